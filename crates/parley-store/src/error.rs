@@ -1,0 +1,39 @@
+//! The store's error type. Callers map `Unique` to their own domain errors (a duplicate
+//! unique name, a binding already in use) instead of checking before writing.
+
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum StoreError {
+    /// A unique index refused the write; the value names the index (see `schema` for names).
+    #[error("unique constraint violated: {0}")]
+    Unique(String),
+    /// The database could not be reached or answered with an error.
+    #[error("database error: {0}")]
+    Backend(String),
+    /// A stored value did not have the expected shape (a bug or a hand-edited database).
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+    /// The store is shutting down.
+    #[error("store closed")]
+    Closed,
+    /// A unit of work panicked; the transaction was rolled back.
+    #[error("internal error in a store transaction: {0}")]
+    Panicked(String),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        if let rusqlite::Error::SqliteFailure(code, msg) = &e
+            && code.code == rusqlite::ErrorCode::ConstraintViolation
+        {
+            let msg = msg.clone().unwrap_or_default();
+            if msg.starts_with("UNIQUE") {
+                return StoreError::Unique(crate::schema::unique_index_for_sqlite_message(&msg));
+            }
+        }
+        StoreError::Backend(e.to_string())
+    }
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;

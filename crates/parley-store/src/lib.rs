@@ -1,0 +1,113 @@
+//! Parley's store: one interface (`Store`, `Tx`) over SQLite (embedded, the default) and
+//! PostgreSQL (several nodes sharing one database). Units of work are closures that run
+//! inside one transaction; the SQL is portable and lives here, the business rules live in
+//! the server.
+
+pub mod error;
+pub mod jobs;
+mod migrate;
+#[macro_use]
+pub mod record;
+pub mod records;
+pub mod schema;
+pub mod sql;
+pub mod sqlite;
+pub mod tx;
+mod dialect;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+pub use error::{Result, StoreError};
+pub use jobs::NewJob;
+pub use record::Record;
+pub use records::*;
+pub use sql::Param;
+pub use sqlite::Durability;
+pub use tx::{Cursor, PageOf, PageRequest, Tx};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackendKind {
+    Sqlite,
+}
+
+enum Backend {
+    Sqlite(sqlite::SqliteBackend),
+}
+
+/// A handle to the store; cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    backend: Arc<Backend>,
+}
+
+/// Where the data lives, parsed from `--db`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DbUrl {
+    Sqlite(PathBuf),
+}
+
+impl DbUrl {
+    pub fn parse(url: &str) -> std::result::Result<DbUrl, String> {
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            if path.is_empty() {
+                return Err("sqlite:// needs a file path, e.g. sqlite://parley.db".into());
+            }
+            return Ok(DbUrl::Sqlite(PathBuf::from(path)));
+        }
+        if let Some(path) = url.strip_prefix("sqlite:") {
+            return Ok(DbUrl::Sqlite(PathBuf::from(path)));
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Err("postgres:// is not supported by this build yet".into());
+        }
+        if url.contains("://") {
+            return Err(format!("unsupported database URL '{url}': use sqlite://PATH"));
+        }
+        Ok(DbUrl::Sqlite(PathBuf::from(url)))
+    }
+}
+
+impl Store {
+    pub fn open(url: &DbUrl, durability: Durability) -> Result<Store> {
+        let backend = match url {
+            DbUrl::Sqlite(path) => Backend::Sqlite(sqlite::SqliteBackend::open(path, durability)?),
+        };
+        Ok(Store { backend: Arc::new(backend) })
+    }
+
+    pub fn kind(&self) -> BackendKind {
+        match &*self.backend {
+            Backend::Sqlite(_) => BackendKind::Sqlite,
+        }
+    }
+
+    /// Runs `f` as one unit of work in a write transaction. The result is returned only
+    /// after the transaction is durable; an `Err` from `f` rolls back everything `f` did.
+    pub async fn write<T, E>(
+        &self,
+        f: impl FnOnce(&mut Tx<'_>) -> std::result::Result<T, E> + Send + 'static,
+    ) -> std::result::Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        match &*self.backend {
+            Backend::Sqlite(b) => b.write(f).await,
+        }
+    }
+
+    /// Runs `f` in a read-only snapshot.
+    pub async fn read<T, E>(
+        &self,
+        f: impl FnOnce(&mut Tx<'_>) -> std::result::Result<T, E> + Send + 'static,
+    ) -> std::result::Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        match &*self.backend {
+            Backend::Sqlite(b) => b.read(f),
+        }
+    }
+}

@@ -1,0 +1,120 @@
+//! Records: one Rust struct per table row, declared with `record!`, which generates the
+//! column list, the row mapping and the generic insert/update/select statements. Business
+//! rules live in the server; this crate only moves rows in and out.
+
+use crate::error::Result;
+use crate::sql::{Param, Row};
+
+/// The SQL statements generated once per record type.
+pub struct Statements {
+    pub columns: String,
+    pub select: String,
+    pub insert: String,
+    pub update: String,
+    pub get: String,
+    pub delete: String,
+}
+
+impl Statements {
+    pub fn build(table: &str, key: &str, fields: &[&str]) -> Statements {
+        let columns = std::iter::once("seq")
+            .chain(fields.iter().copied())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let placeholders = (1..=fields.len())
+            .map(|i| format!("?{i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let assignments = fields
+            .iter()
+            .enumerate()
+            .map(|(i, f)| format!("{f} = ?{}", i + 1))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let key_pos = fields.iter().position(|f| *f == key).map_or(0, |p| p + 1);
+        Statements {
+            select: format!("SELECT {columns} FROM {table}"),
+            insert: format!(
+                "INSERT INTO {table} ({}) VALUES ({placeholders}) RETURNING seq",
+                fields.join(", ")
+            ),
+            update: format!("UPDATE {table} SET {assignments} WHERE {key} = ?{key_pos}"),
+            get: format!("SELECT {columns} FROM {table} WHERE {key} = ?1"),
+            delete: format!("DELETE FROM {table} WHERE {key} = ?1"),
+            columns,
+        }
+    }
+}
+
+pub trait Record: Sized + Send + 'static {
+    const TABLE: &'static str;
+    /// The column that identifies a row (usually `sid`).
+    const KEY: &'static str;
+    const FIELDS: &'static [&'static str];
+    fn from_row(row: &Row<'_>) -> Result<Self>;
+    /// Parameters in `FIELDS` order.
+    fn params(&self) -> Vec<Param<'_>>;
+    fn key(&self) -> &str;
+    fn seq(&self) -> i64;
+    fn statements() -> &'static Statements;
+}
+
+/// Declares a record. The first column of every table is `seq`, an increasing integer used
+/// for stable paging; it is assigned by the database and skipped on insert.
+#[macro_export]
+macro_rules! record {
+    (
+        $(#[$m:meta])*
+        pub struct $name:ident in $table:literal key $key:ident {
+            $( $(#[$fm:meta])* pub $field:ident : $ty:ty ),* $(,)?
+        }
+    ) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct $name {
+            /// Insertion order; 0 until inserted.
+            pub seq: i64,
+            $( $(#[$fm])* pub $field: $ty ),*
+        }
+
+        impl $crate::record::Record for $name {
+            const TABLE: &'static str = $table;
+            const KEY: &'static str = stringify!($key);
+            const FIELDS: &'static [&'static str] = &[ $( stringify!($field) ),* ];
+
+            #[allow(unused_assignments)]
+            fn from_row(row: &$crate::sql::Row<'_>) -> $crate::Result<Self> {
+                let mut idx = 0usize;
+                let seq = <i64 as $crate::sql::Col>::get(row, idx)?;
+                $(
+                    idx += 1;
+                    let $field = <$ty as $crate::sql::Col>::get(row, idx)?;
+                )*
+                Ok(Self { seq, $( $field ),* })
+            }
+
+            fn params(&self) -> Vec<$crate::sql::Param<'_>> {
+                vec![ $( $crate::sql::Col::param(&self.$field) ),* ]
+            }
+
+            fn key(&self) -> &str {
+                &self.$key
+            }
+
+            fn seq(&self) -> i64 {
+                self.seq
+            }
+
+            fn statements() -> &'static $crate::record::Statements {
+                static CELL: std::sync::OnceLock<$crate::record::Statements> = std::sync::OnceLock::new();
+                CELL.get_or_init(|| {
+                    $crate::record::Statements::build(
+                        <Self as $crate::record::Record>::TABLE,
+                        <Self as $crate::record::Record>::KEY,
+                        <Self as $crate::record::Record>::FIELDS,
+                    )
+                })
+            }
+        }
+    };
+}

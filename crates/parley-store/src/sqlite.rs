@@ -1,0 +1,243 @@
+//! The SQLite backend: one writer thread that applies units of work in batches (group
+//! commit: many requests share one fsync), and a pool of reader connections (WAL mode lets
+//! readers run while the writer writes).
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::error::{Result, StoreError};
+use crate::tx::{Db, Tx};
+
+/// How much of a commit must reach the disk before it is acknowledged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// `synchronous=FULL`: every acknowledged commit survives power loss.
+    Full,
+    /// `synchronous=NORMAL`: survives a process crash (`kill -9`), not power loss.
+    Normal,
+}
+
+/// A unit of work as the writer thread sees it. `work` runs inside the batch transaction
+/// and says whether to keep its changes; `finish` delivers the outcome once the batch has
+/// committed (or failed), and is called even when `work` never ran or panicked.
+struct Unit {
+    work: Box<dyn FnOnce(&mut Tx<'_>) -> bool + Send>,
+    finish: Box<dyn FnOnce(Result<()>) + Send>,
+}
+
+/// Largest number of units applied in one transaction. Bigger batches amortise the fsync
+/// further but delay the first unit's answer.
+const MAX_BATCH: usize = 512;
+
+pub struct SqliteBackend {
+    path: PathBuf,
+    writer: mpsc::Sender<Unit>,
+    readers: Mutex<Vec<Connection>>,
+    writer_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+fn open(path: &Path, durability: Durability) -> Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI,
+    )?;
+    conn.busy_timeout(Duration::from_secs(10))?;
+    let sync = match durability {
+        Durability::Full => "FULL",
+        Durability::Normal => "NORMAL",
+    };
+    conn.execute_batch(&format!(
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous={sync}; PRAGMA foreign_keys=OFF; \
+         PRAGMA temp_store=MEMORY; PRAGMA cache_size=-16000;"
+    ))?;
+    conn.set_prepared_statement_cache_capacity(256);
+    Ok(conn)
+}
+
+impl SqliteBackend {
+    pub fn open(path: &Path, durability: Durability) -> Result<SqliteBackend> {
+        let mut conn = open(path, durability)?;
+        crate::migrate::run_sqlite(&mut conn)?;
+        let (tx, rx) = mpsc::channel::<Unit>(8192);
+        let handle = std::thread::Builder::new()
+            .name("parley-sqlite-writer".into())
+            .spawn(move || writer_loop(conn, rx))
+            .map_err(|e| StoreError::Backend(format!("cannot start writer thread: {e}")))?;
+        Ok(SqliteBackend {
+            path: path.to_path_buf(),
+            writer: tx,
+            readers: Mutex::new(Vec::new()),
+            writer_thread: Mutex::new(Some(handle)),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub async fn write<T, E>(
+        &self,
+        f: impl FnOnce(&mut Tx<'_>) -> std::result::Result<T, E> + Send + 'static,
+    ) -> std::result::Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        let (done_tx, done_rx) = oneshot::channel::<std::result::Result<T, E>>();
+        let slot = std::sync::Arc::new(Mutex::new(None::<std::result::Result<T, E>>));
+        let work_slot = slot.clone();
+        let unit = Unit {
+            work: Box::new(move |tx: &mut Tx<'_>| {
+                let outcome = f(tx);
+                let keep = outcome.is_ok();
+                *work_slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(outcome);
+                keep
+            }),
+            finish: Box::new(move |commit: Result<()>| {
+                let outcome = slot.lock().unwrap_or_else(|p| p.into_inner()).take();
+                let result = match (outcome, commit) {
+                    (Some(outcome), Ok(())) => outcome,
+                    // The unit succeeded but its batch did not reach the disk.
+                    (Some(outcome), Err(e)) => outcome.and(Err(E::from(e))),
+                    (None, Err(e)) => Err(E::from(e)),
+                    (None, Ok(())) => Err(E::from(StoreError::Panicked("unit produced no result".into()))),
+                };
+                let _ = done_tx.send(result);
+            }),
+        };
+        self.writer.send(unit).await.map_err(|_| E::from(StoreError::Closed))?;
+        done_rx.await.map_err(|_| E::from(StoreError::Closed))?
+    }
+
+    /// Runs `f` on a reader connection inside one read transaction (a consistent snapshot).
+    pub fn read<T, E>(
+        &self,
+        f: impl FnOnce(&mut Tx<'_>) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E>
+    where
+        E: From<StoreError>,
+    {
+        let conn = self.take_reader()?;
+        let result = (|| {
+            conn.execute_batch("BEGIN").map_err(StoreError::from)?;
+            let mut tx = Tx::new(Db::Sqlite(&conn), true);
+            let out = f(&mut tx);
+            // A read transaction has nothing to keep; ending it frees the WAL snapshot.
+            let _ = conn.execute_batch("COMMIT");
+            out
+        })();
+        self.readers.lock().unwrap_or_else(|p| p.into_inner()).push(conn);
+        result
+    }
+
+    fn take_reader(&self) -> Result<Connection> {
+        if let Some(c) = self.readers.lock().unwrap_or_else(|p| p.into_inner()).pop() {
+            return Ok(c);
+        }
+        let conn = open(&self.path, Durability::Normal)?;
+        Ok(conn)
+    }
+
+    /// Stops accepting writes and waits for the writer to finish what it has.
+    pub fn close(&self) {
+        // Dropping our sender is not possible through &self; the writer stops when every
+        // Store handle is dropped. Here we only join if it already stopped.
+        if let Some(h) = self.writer_thread.lock().unwrap_or_else(|p| p.into_inner()).take()
+            && h.is_finished()
+        {
+            let _ = h.join();
+        }
+    }
+}
+
+fn writer_loop(conn: Connection, mut rx: mpsc::Receiver<Unit>) {
+    let mut batch: Vec<Unit> = Vec::with_capacity(MAX_BATCH);
+    while let Some(first) = rx.blocking_recv() {
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(u) => batch.push(u),
+                Err(_) => break,
+            }
+        }
+        apply_batch(&conn, &mut batch);
+    }
+    tracing::debug!("sqlite writer stopped");
+}
+
+fn apply_batch(conn: &Connection, batch: &mut Vec<Unit>) {
+    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+        tracing::error!(error = %e, "sqlite: cannot begin a transaction");
+        for unit in batch.drain(..) {
+            (unit.finish)(Err(StoreError::Backend(format!("cannot begin a transaction: {e}"))));
+        }
+        return;
+    }
+    let mut finishes = Vec::with_capacity(batch.len());
+    let mut failed_units = Vec::new();
+    let mut hooks = Vec::new();
+    for unit in batch.drain(..) {
+        if let Err(e) = conn.execute_batch("SAVEPOINT unit") {
+            (unit.finish)(Err(StoreError::from(e)));
+            continue;
+        }
+        let mut tx = Tx::new(Db::Sqlite(conn), false);
+        let work = unit.work;
+        match catch_unwind(AssertUnwindSafe(|| work(&mut tx))) {
+            Ok(true) => {
+                hooks.extend(tx.take_hooks());
+                let _ = conn.execute_batch("RELEASE unit");
+                finishes.push(unit.finish);
+            }
+            Ok(false) => {
+                let _ = conn.execute_batch("ROLLBACK TO unit; RELEASE unit");
+                // A unit that failed has nothing to wait for: its error is its answer.
+                failed_units.push(unit.finish);
+            }
+            Err(panic) => {
+                let msg = panic_message(&panic);
+                tracing::error!(panic = %msg, "a store transaction panicked; rolled back");
+                let _ = conn.execute_batch("ROLLBACK TO unit; RELEASE unit");
+                (unit.finish)(Err(StoreError::Panicked(msg)));
+            }
+        }
+    }
+    for f in failed_units {
+        f(Ok(()));
+    }
+    match conn.execute_batch("COMMIT") {
+        Ok(()) => {
+            for f in finishes {
+                f(Ok(()));
+            }
+            for h in hooks {
+                h();
+            }
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "sqlite: commit failed; the batch was rolled back");
+            let _ = conn.execute_batch("ROLLBACK");
+            for f in finishes {
+                f(Err(StoreError::Backend(format!("commit failed: {e}"))));
+            }
+        }
+    }
+}
+
+fn panic_message(p: &Box<dyn std::any::Any + Send>) -> String {
+    if let Some(s) = p.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = p.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "unknown panic".into()
+    }
+}

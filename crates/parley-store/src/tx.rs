@@ -1,0 +1,210 @@
+//! `Tx`: one unit of work inside a store transaction. Everything the server does to the
+//! database goes through a `Tx`, so a request, an inbound message or a job is applied
+//! atomically, with its outbox rows, or not at all.
+
+use crate::error::{Result, StoreError};
+use crate::record::Record;
+use crate::sql::{Param, Row};
+
+/// Something to run once the transaction has committed (wake a worker, publish a live event).
+pub type CommitHook = Box<dyn FnOnce() + Send>;
+
+pub(crate) enum Db<'c> {
+    Sqlite(&'c rusqlite::Connection),
+}
+
+pub struct Tx<'c> {
+    db: Db<'c>,
+    hooks: Vec<CommitHook>,
+    read_only: bool,
+}
+
+/// Which way a page is read, and from where.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cursor {
+    Start,
+    /// Continue after the item with this seq (in the listing's order).
+    After(i64),
+    /// The page that ends just before the item with this seq (in the listing's order).
+    Before(i64),
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct PageRequest {
+    pub size: usize,
+    pub cursor: Cursor,
+    pub descending: bool,
+}
+
+impl PageRequest {
+    pub fn first(size: usize) -> Self {
+        PageRequest { size, cursor: Cursor::Start, descending: false }
+    }
+}
+
+#[derive(Debug)]
+pub struct PageOf<T> {
+    pub items: Vec<T>,
+    /// More items exist after this page (in the listing's order).
+    pub has_next: bool,
+}
+
+impl<'c> Tx<'c> {
+    pub(crate) fn new(db: Db<'c>, read_only: bool) -> Self {
+        Tx { db, hooks: Vec::new(), read_only }
+    }
+
+    pub(crate) fn take_hooks(&mut self) -> Vec<CommitHook> {
+        std::mem::take(&mut self.hooks)
+    }
+
+    /// Runs `hook` after this unit of work commits; dropped if it rolls back.
+    pub fn on_commit(&mut self, hook: impl FnOnce() + Send + 'static) {
+        self.hooks.push(Box::new(hook));
+    }
+
+    pub fn backend_kind(&self) -> crate::BackendKind {
+        match &self.db {
+            Db::Sqlite(_) => crate::BackendKind::Sqlite,
+        }
+    }
+
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
+    }
+
+    pub fn execute(&mut self, sql: &str, params: &[Param<'_>]) -> Result<usize> {
+        match &self.db {
+            Db::Sqlite(c) => {
+                let mut stmt = c.prepare_cached(sql)?;
+                Ok(stmt.execute(rusqlite::params_from_iter(params.iter()))?)
+            }
+        }
+    }
+
+    pub fn query<T>(
+        &mut self,
+        sql: &str,
+        params: &[Param<'_>],
+        mut map: impl FnMut(&Row<'_>) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        match &self.db {
+            Db::Sqlite(c) => {
+                let mut stmt = c.prepare_cached(sql)?;
+                let mut rows = stmt.query(rusqlite::params_from_iter(params.iter()))?;
+                let mut out = Vec::new();
+                while let Some(r) = rows.next()? {
+                    out.push(map(&Row::Sqlite(r))?);
+                }
+                Ok(out)
+            }
+        }
+    }
+
+    pub fn query_opt<T>(
+        &mut self,
+        sql: &str,
+        params: &[Param<'_>],
+        mut map: impl FnMut(&Row<'_>) -> Result<T>,
+    ) -> Result<Option<T>> {
+        match &self.db {
+            Db::Sqlite(c) => {
+                let mut stmt = c.prepare_cached(sql)?;
+                let mut rows = stmt.query(rusqlite::params_from_iter(params.iter()))?;
+                match rows.next()? {
+                    Some(r) => Ok(Some(map(&Row::Sqlite(r))?)),
+                    None => Ok(None),
+                }
+            }
+        }
+    }
+
+    pub fn query_i64(&mut self, sql: &str, params: &[Param<'_>]) -> Result<Option<i64>> {
+        self.query_opt(sql, params, |r| r.get::<Option<i64>>(0))
+            .map(Option::flatten)
+    }
+
+    // ---- generic record operations ----
+
+    /// Inserts a record and returns its assigned `seq`.
+    pub fn insert<T: Record>(&mut self, rec: &T) -> Result<i64> {
+        let params = rec.params();
+        self.query_opt(&T::statements().insert, &params, |r| r.get::<i64>(0))?
+            .ok_or_else(|| StoreError::Backend(format!("insert into {} returned no row", T::TABLE)))
+    }
+
+    /// Rewrites every column of the row with the record's key. Returns false if it is gone.
+    pub fn update<T: Record>(&mut self, rec: &T) -> Result<bool> {
+        let params = rec.params();
+        Ok(self.execute(&T::statements().update, &params)? > 0)
+    }
+
+    pub fn get<T: Record>(&mut self, key: &str) -> Result<Option<T>> {
+        self.query_opt(&T::statements().get, &[Param::Text(key)], T::from_row)
+    }
+
+    pub fn delete<T: Record>(&mut self, key: &str) -> Result<bool> {
+        Ok(self.execute(&T::statements().delete, &[Param::Text(key)])? > 0)
+    }
+
+    /// The first record matching `filter` (an SQL boolean expression over the table's columns).
+    pub fn find<T: Record>(&mut self, filter: &str, params: &[Param<'_>]) -> Result<Option<T>> {
+        let sql = format!("{} WHERE {filter} LIMIT 1", T::statements().select);
+        self.query_opt(&sql, params, T::from_row)
+    }
+
+    /// Every record matching `filter`, in insertion order. For bounded sets only.
+    pub fn find_all<T: Record>(&mut self, filter: &str, params: &[Param<'_>]) -> Result<Vec<T>> {
+        let sql = format!("{} WHERE {filter} ORDER BY seq", T::statements().select);
+        self.query(&sql, params, T::from_row)
+    }
+
+    pub fn count<T: Record>(&mut self, filter: &str, params: &[Param<'_>]) -> Result<i64> {
+        let sql = format!("SELECT COUNT(*) FROM {} WHERE {filter}", T::TABLE);
+        Ok(self.query_i64(&sql, params)?.unwrap_or(0))
+    }
+
+    /// One page of records matching `filter`, ordered by `seq`. Paging by `seq` (not by
+    /// offset) keeps pages stable while rows are added.
+    pub fn page<T: Record>(
+        &mut self,
+        filter: &str,
+        params: &[Param<'_>],
+        req: &PageRequest,
+    ) -> Result<PageOf<T>> {
+        let size = req.size.max(1);
+        let n = params.len();
+        // Reading backwards (a previous page) walks the index the other way, then flips.
+        let (cmp, order, backwards, bound) = match (req.cursor, req.descending) {
+            (Cursor::Start, false) => ("", "ASC", false, None),
+            (Cursor::Start, true) => ("", "DESC", false, None),
+            (Cursor::After(s), false) => (">", "ASC", false, Some(s)),
+            (Cursor::After(s), true) => ("<", "DESC", false, Some(s)),
+            (Cursor::Before(s), false) => ("<", "DESC", true, Some(s)),
+            (Cursor::Before(s), true) => (">", "ASC", true, Some(s)),
+        };
+        let mut all: Vec<Param<'_>> = params.to_vec();
+        let seq_clause = match bound {
+            Some(s) => {
+                all.push(Param::Int(s));
+                format!(" AND seq {cmp} ?{}", n + 1)
+            }
+            None => String::new(),
+        };
+        all.push(Param::Int(size as i64 + 1));
+        let sql = format!(
+            "{} WHERE ({filter}){seq_clause} ORDER BY seq {order} LIMIT ?{}",
+            T::statements().select,
+            all.len()
+        );
+        let mut items = self.query(&sql, &all, T::from_row)?;
+        let more = items.len() > size;
+        items.truncate(size);
+        if backwards {
+            items.reverse();
+            // We came from the page after this one, so there is always a next page.
+            return Ok(PageOf { items, has_next: true });
+        }
+        Ok(PageOf { items, has_next: more })
+    }
+}
