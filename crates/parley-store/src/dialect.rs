@@ -3,7 +3,9 @@
 use crate::tx::Tx;
 
 pub(crate) fn claim_jobs_sql(tx: &Tx<'_>) -> String {
-    let cols = <crate::records::JobRow as crate::record::Record>::statements().columns.clone();
+    let cols = <crate::records::JobRow as crate::record::Record>::statements()
+        .columns
+        .clone();
     match tx.backend_kind() {
         crate::BackendKind::Sqlite => format!(
             "UPDATE jobs SET locked_until = ?1, attempts = attempts + 1 WHERE seq IN \

@@ -48,7 +48,12 @@ impl Tx<'_> {
 
     /// Claims up to `limit` due jobs until `lease_until`. Each claim counts as an attempt,
     /// so a job that keeps crashing its worker still runs out of attempts.
-    pub fn claim_due_jobs(&mut self, now: i64, lease_until: i64, limit: i64) -> Result<Vec<JobRow>> {
+    pub fn claim_due_jobs(
+        &mut self,
+        now: i64,
+        lease_until: i64,
+        limit: i64,
+    ) -> Result<Vec<JobRow>> {
         let sql = crate::dialect::claim_jobs_sql(self);
         self.query(
             &sql,
@@ -68,7 +73,13 @@ impl Tx<'_> {
     }
 
     /// The attempt failed; try again at `run_at`.
-    pub fn retry_job(&mut self, key: &str, claimed_run_at: i64, run_at: i64, error: &str) -> Result<()> {
+    pub fn retry_job(
+        &mut self,
+        key: &str,
+        claimed_run_at: i64,
+        run_at: i64,
+        error: &str,
+    ) -> Result<()> {
         self.execute(
             "UPDATE jobs SET run_at = ?3, locked_until = 0, last_error = ?4 WHERE job_key = ?1 AND run_at = ?2",
             &[Param::Text(key), Param::Int(claimed_run_at), Param::Int(run_at), Param::Text(error)],
@@ -82,6 +93,8 @@ impl Tx<'_> {
     }
 
     pub fn pending_jobs(&mut self) -> Result<i64> {
-        Ok(self.query_i64("SELECT COUNT(*) FROM jobs", &[])?.unwrap_or(0))
+        Ok(self
+            .query_i64("SELECT COUNT(*) FROM jobs", &[])?
+            .unwrap_or(0))
     }
 }

@@ -8,12 +8,12 @@ pub mod jobs;
 mod migrate;
 #[macro_use]
 pub mod record;
+mod dialect;
 pub mod records;
 pub mod schema;
 pub mod sql;
 pub mod sqlite;
 pub mod tx;
-mod dialect;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -62,7 +62,9 @@ impl DbUrl {
             return Err("postgres:// is not supported by this build yet".into());
         }
         if url.contains("://") {
-            return Err(format!("unsupported database URL '{url}': use sqlite://PATH"));
+            return Err(format!(
+                "unsupported database URL '{url}': use sqlite://PATH"
+            ));
         }
         Ok(DbUrl::Sqlite(PathBuf::from(url)))
     }
@@ -73,7 +75,9 @@ impl Store {
         let backend = match url {
             DbUrl::Sqlite(path) => Backend::Sqlite(sqlite::SqliteBackend::open(path, durability)?),
         };
-        Ok(Store { backend: Arc::new(backend) })
+        Ok(Store {
+            backend: Arc::new(backend),
+        })
     }
 
     pub fn kind(&self) -> BackendKind {

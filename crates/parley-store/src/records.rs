@@ -1,7 +1,6 @@
 //! The row types, one per table. Field names are column names. See
 //! `migrations/sqlite/0001_init.sql` for what each table is for.
 
-
 record! {
     pub struct AccountRow in "accounts" key sid {
         pub sid: String,

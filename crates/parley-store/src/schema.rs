@@ -14,13 +14,31 @@ pub const MESSAGE_INDEX: &str = "messages_index";
 /// ("UNIQUE constraint failed: bindings.account_sid, bindings.address, ...").
 pub(crate) fn unique_index_for_sqlite_message(msg: &str) -> String {
     const BY_COLUMNS: &[(&str, &str)] = &[
-        ("conversations.service_sid, conversations.unique_name", CONVERSATION_UNIQUE_NAME),
-        ("participants.conversation_sid, participants.identity", PARTICIPANT_IDENTITY),
-        ("bindings.account_sid, bindings.address, bindings.proxy_address", BINDING_PAIR),
-        ("address_configs.account_sid, address_configs.address", ADDRESS_CONFIG_ADDRESS),
+        (
+            "conversations.service_sid, conversations.unique_name",
+            CONVERSATION_UNIQUE_NAME,
+        ),
+        (
+            "participants.conversation_sid, participants.identity",
+            PARTICIPANT_IDENTITY,
+        ),
+        (
+            "bindings.account_sid, bindings.address, bindings.proxy_address",
+            BINDING_PAIR,
+        ),
+        (
+            "address_configs.account_sid, address_configs.address",
+            ADDRESS_CONFIG_ADDRESS,
+        ),
         ("users.service_sid, users.identity", USER_IDENTITY),
-        ("executions.flow_sid, executions.contact_key", EXECUTION_ACTIVE_CONTACT),
-        ("phone_numbers.account_sid, phone_numbers.phone_number", PHONE_NUMBER),
+        (
+            "executions.flow_sid, executions.contact_key",
+            EXECUTION_ACTIVE_CONTACT,
+        ),
+        (
+            "phone_numbers.account_sid, phone_numbers.phone_number",
+            PHONE_NUMBER,
+        ),
         ("messages.conversation_sid, messages.idx", MESSAGE_INDEX),
     ];
     BY_COLUMNS

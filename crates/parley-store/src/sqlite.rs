@@ -108,12 +108,17 @@ impl SqliteBackend {
                     // The unit succeeded but its batch did not reach the disk.
                     (Some(outcome), Err(e)) => outcome.and(Err(E::from(e))),
                     (None, Err(e)) => Err(E::from(e)),
-                    (None, Ok(())) => Err(E::from(StoreError::Panicked("unit produced no result".into()))),
+                    (None, Ok(())) => Err(E::from(StoreError::Panicked(
+                        "unit produced no result".into(),
+                    ))),
                 };
                 let _ = done_tx.send(result);
             }),
         };
-        self.writer.send(unit).await.map_err(|_| E::from(StoreError::Closed))?;
+        self.writer
+            .send(unit)
+            .await
+            .map_err(|_| E::from(StoreError::Closed))?;
         done_rx.await.map_err(|_| E::from(StoreError::Closed))?
     }
 
@@ -134,7 +139,10 @@ impl SqliteBackend {
             let _ = conn.execute_batch("COMMIT");
             out
         })();
-        self.readers.lock().unwrap_or_else(|p| p.into_inner()).push(conn);
+        self.readers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(conn);
         result
     }
 
@@ -150,7 +158,11 @@ impl SqliteBackend {
     pub fn close(&self) {
         // Dropping our sender is not possible through &self; the writer stops when every
         // Store handle is dropped. Here we only join if it already stopped.
-        if let Some(h) = self.writer_thread.lock().unwrap_or_else(|p| p.into_inner()).take()
+        if let Some(h) = self
+            .writer_thread
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
             && h.is_finished()
         {
             let _ = h.join();
@@ -177,7 +189,9 @@ fn apply_batch(conn: &Connection, batch: &mut Vec<Unit>) {
     if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
         tracing::error!(error = %e, "sqlite: cannot begin a transaction");
         for unit in batch.drain(..) {
-            (unit.finish)(Err(StoreError::Backend(format!("cannot begin a transaction: {e}"))));
+            (unit.finish)(Err(StoreError::Backend(format!(
+                "cannot begin a transaction: {e}"
+            ))));
         }
         return;
     }

@@ -38,7 +38,11 @@ pub struct PageRequest {
 
 impl PageRequest {
     pub fn first(size: usize) -> Self {
-        PageRequest { size, cursor: Cursor::Start, descending: false }
+        PageRequest {
+            size,
+            cursor: Cursor::Start,
+            descending: false,
+        }
     }
 }
 
@@ -51,7 +55,11 @@ pub struct PageOf<T> {
 
 impl<'c> Tx<'c> {
     pub(crate) fn new(db: Db<'c>, read_only: bool) -> Self {
-        Tx { db, hooks: Vec::new(), read_only }
+        Tx {
+            db,
+            hooks: Vec::new(),
+            read_only,
+        }
     }
 
     pub(crate) fn take_hooks(&mut self) -> Vec<CommitHook> {
@@ -203,8 +211,14 @@ impl<'c> Tx<'c> {
         if backwards {
             items.reverse();
             // We came from the page after this one, so there is always a next page.
-            return Ok(PageOf { items, has_next: true });
+            return Ok(PageOf {
+                items,
+                has_next: true,
+            });
         }
-        Ok(PageOf { items, has_next: more })
+        Ok(PageOf {
+            items,
+            has_next: more,
+        })
     }
 }

@@ -1,0 +1,41 @@
+//! The HTTP API: the route table. Each Twilio resource has its own module holding its
+//! routes, handlers and JSON shapes.
+
+pub mod conversations;
+pub mod lists;
+pub mod params;
+
+use axum::Router;
+use axum::http::{Method, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+use crate::app::App;
+use crate::error::{Error, codes};
+
+pub fn router(app: App) -> Router {
+    let max_body = app.config().max_body_bytes;
+    Router::new()
+        .route("/healthz", get(healthz))
+        .merge(conversations::routes())
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::extract::DefaultBodyLimit::max(max_body))
+        .with_state(app)
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+async fn not_found(uri: Uri) -> Response {
+    Error::not_found(uri.path()).into_response()
+}
+
+async fn method_not_allowed(method: Method, uri: Uri) -> Response {
+    Error::api(
+        codes::METHOD_NOT_ALLOWED,
+        format!("Method {method} is not allowed on {}", uri.path()),
+    )
+    .into_response()
+}

@@ -1,0 +1,128 @@
+//! `App`: what every handler, worker and runtime step shares: the store, the clock, the SID
+//! generator, the configuration and a few in-memory caches. Cheap to clone.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
+
+use parley_store::Store;
+use tokio::sync::Notify;
+
+use crate::core::{Clock, ManualClock, SidGen};
+use crate::wire::auth::AuthCache;
+
+/// Server settings that the HTTP layer and the runtime read.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// When set, every absolute URL uses this origin instead of the request's Host.
+    pub public_url: Option<String>,
+    /// Trust `X-Forwarded-Proto` from a reverse proxy for the scheme of absolute URLs.
+    pub trust_forwarded_proto: bool,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// Expose `POST /parley/v1/Clock` to move a manual clock (tests and demos only).
+    pub dev_clock: bool,
+    pub bound_addr: Arc<OnceLock<SocketAddr>>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            public_url: None,
+            trust_forwarded_proto: false,
+            max_body_bytes: 1024 * 1024,
+            dev_clock: false,
+            bound_addr: Arc::new(OnceLock::new()),
+        }
+    }
+}
+
+impl Config {
+    pub fn bound_addr_string(&self) -> String {
+        self.bound_addr
+            .get()
+            .map(|a| a.to_string())
+            .unwrap_or_else(|| "127.0.0.1".to_string())
+    }
+}
+
+pub struct AppInner {
+    store: Store,
+    clock: Arc<dyn Clock>,
+    manual_clock: Option<Arc<ManualClock>>,
+    sids: Arc<dyn SidGen>,
+    config: Config,
+    auth_cache: AuthCache,
+    /// Woken after a commit that scheduled jobs, so workers do not wait for their poll.
+    jobs_notify: Notify,
+}
+
+#[derive(Clone)]
+pub struct App(Arc<AppInner>);
+
+impl App {
+    pub fn new(store: Store, clock: Arc<dyn Clock>, sids: Arc<dyn SidGen>, config: Config) -> App {
+        App(Arc::new(AppInner {
+            store,
+            clock,
+            manual_clock: None,
+            sids,
+            config,
+            auth_cache: AuthCache::default(),
+            jobs_notify: Notify::new(),
+        }))
+    }
+
+    /// An app whose clock only moves when told (tests, `--dev-clock`).
+    pub fn with_manual_clock(
+        store: Store,
+        clock: Arc<ManualClock>,
+        sids: Arc<dyn SidGen>,
+        config: Config,
+    ) -> App {
+        App(Arc::new(AppInner {
+            store,
+            clock: clock.clone(),
+            manual_clock: Some(clock),
+            sids,
+            config,
+            auth_cache: AuthCache::default(),
+            jobs_notify: Notify::new(),
+        }))
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.0.store
+    }
+
+    pub fn now_ms(&self) -> i64 {
+        self.0.clock.now_ms()
+    }
+
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.0.clock
+    }
+
+    pub fn manual_clock(&self) -> Option<&Arc<ManualClock>> {
+        self.0.manual_clock.as_ref()
+    }
+
+    pub fn sids(&self) -> &Arc<dyn SidGen> {
+        &self.0.sids
+    }
+
+    pub fn sid(&self, prefix: &str) -> String {
+        self.0.sids.sid(prefix)
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.0.config
+    }
+
+    pub fn auth_cache(&self) -> &AuthCache {
+        &self.0.auth_cache
+    }
+
+    pub fn jobs_notify(&self) -> &Notify {
+        &self.0.jobs_notify
+    }
+}

@@ -1,0 +1,168 @@
+//! Job workers: claim due jobs from the store (with a lease, so a crashed node's jobs are
+//! taken over), run them, and record the outcome. Workers wake when a commit schedules
+//! work and poll as a fallback.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use parley_store::JobRow;
+use tokio::sync::Semaphore;
+
+use crate::app::App;
+use crate::domain::{self, Actor};
+use crate::error::{Error, Result};
+
+pub const KIND_CONVERSATION_TIMER: &str = "conversation_timer";
+
+/// How long a claimed job is ours before another worker may take it over.
+const LEASE_MS: i64 = 60_000;
+/// The longest a worker sleeps without looking for due jobs.
+const POLL_MS: u64 = 1_000;
+const CLAIM_BATCH: i64 = 64;
+const MAX_CONCURRENT_JOBS: usize = 128;
+
+/// What a job handler tells the worker.
+pub enum JobOutcome {
+    /// Done; the job row was already removed in the handler's transaction.
+    Done,
+    /// Try again later (with backoff), unless attempts are exhausted.
+    Retry(String),
+}
+
+/// Exponential backoff: 1 s, 2 s, 4 s … capped at 5 minutes.
+pub fn backoff_ms(attempts: i64) -> i64 {
+    let exp = attempts.clamp(1, 20) - 1;
+    (1_000i64 << exp).min(300_000)
+}
+
+/// Runs one job to completion (or to its retry).
+pub async fn run_job(app: &App, job: JobRow) -> Result<()> {
+    let outcome = match job.kind.as_str() {
+        KIND_CONVERSATION_TIMER => conversation_timer(app, &job).await,
+        other => Err(Error::invalid(format!("unknown job kind '{other}'"))),
+    };
+    match outcome {
+        Ok(JobOutcome::Done) => Ok(()),
+        Ok(JobOutcome::Retry(reason)) => retry_or_give_up(app, &job, &reason).await,
+        Err(e) => retry_or_give_up(app, &job, &e.to_string()).await,
+    }
+}
+
+async fn retry_or_give_up(app: &App, job: &JobRow, reason: &str) -> Result<()> {
+    let key = job.job_key.clone();
+    let claimed_run_at = job.run_at;
+    let give_up = job.attempts >= job.max_attempts;
+    let next = app.now_ms() + backoff_ms(job.attempts);
+    let reason_owned = reason.to_string();
+    if give_up {
+        tracing::warn!(job = %key, attempts = job.attempts, reason, "job failed for the last time; giving up");
+    } else {
+        tracing::debug!(job = %key, attempts = job.attempts, reason, "job failed; will retry");
+    }
+    app.store()
+        .write(move |tx| -> Result<()> {
+            if give_up {
+                tx.finish_job(&key, claimed_run_at)?;
+            } else {
+                tx.retry_job(&key, claimed_run_at, next, &reason_owned)?;
+            }
+            Ok(())
+        })
+        .await
+}
+
+async fn conversation_timer(app: &App, job: &JobRow) -> Result<JobOutcome> {
+    let payload: serde_json::Value = serde_json::from_str(&job.payload).unwrap_or_default();
+    let conv_sid = payload["conversation_sid"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let key = job.job_key.clone();
+    let run_at = job.run_at;
+    domain::run(app, &job.account_sid.clone(), Actor::system(), move |op| {
+        op.tx.finish_job(&key, run_at)?;
+        domain::conversations::apply_due_timers(op, &conv_sid)?;
+        Ok(())
+    })
+    .await?;
+    Ok(JobOutcome::Done)
+}
+
+/// Claims what is due now.
+async fn claim(app: &App, limit: i64) -> Result<Vec<JobRow>> {
+    let now = app.now_ms();
+    app.store()
+        .write(move |tx| -> Result<Vec<JobRow>> {
+            Ok(tx.claim_due_jobs(now, now + LEASE_MS, limit)?)
+        })
+        .await
+}
+
+/// Runs every job that is due, until none is left (tests drain instead of sleeping).
+pub async fn drain(app: &App) -> Result<usize> {
+    let mut ran = 0;
+    loop {
+        let jobs = claim(app, CLAIM_BATCH).await?;
+        if jobs.is_empty() {
+            return Ok(ran);
+        }
+        for job in jobs {
+            ran += 1;
+            if let Err(e) = run_job(app, job).await {
+                tracing::error!(error = %e, "job bookkeeping failed");
+            }
+        }
+    }
+}
+
+/// The worker loop of `parley serve`.
+pub async fn worker(app: App, shutdown: crate::core::Shutdown) {
+    let permits = Arc::new(Semaphore::new(MAX_CONCURRENT_JOBS));
+    loop {
+        if shutdown.is_triggered() {
+            return;
+        }
+        let available = permits.available_permits().min(CLAIM_BATCH as usize) as i64;
+        let jobs = if available > 0 {
+            claim(&app, available).await.unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+        let claimed = jobs.len();
+        for job in jobs {
+            let Ok(permit) = permits.clone().acquire_owned().await else {
+                return;
+            };
+            let app = app.clone();
+            tokio::spawn(async move {
+                if let Err(e) = run_job(&app, job).await {
+                    tracing::error!(error = %e, "job bookkeeping failed");
+                }
+                drop(permit);
+            });
+        }
+        if claimed as i64 == available && available > 0 {
+            continue;
+        }
+        let sleep_ms = next_wait_ms(&app).await;
+        tokio::select! {
+            _ = app.jobs_notify().notified() => {}
+            _ = tokio::time::sleep(Duration::from_millis(sleep_ms)) => {}
+            _ = shutdown.triggered() => return,
+        }
+    }
+}
+
+async fn next_wait_ms(app: &App) -> u64 {
+    let next = app
+        .store()
+        .read(|tx| -> Result<Option<i64>> { Ok(tx.next_job_due()?) })
+        .await
+        .ok()
+        .flatten();
+    match next {
+        // With a manual clock, time moves only when told: poll so advances are noticed.
+        Some(at) => ((at - app.now_ms()).max(5) as u64).min(POLL_MS),
+        None => POLL_MS,
+    }
+}
