@@ -22,6 +22,8 @@ pub struct Config {
     /// Expose `POST /parley/v1/Clock` to move a manual clock (tests and demos only).
     pub dev_clock: bool,
     pub bound_addr: Arc<OnceLock<SocketAddr>>,
+    /// The flow engine's safety limits (steps, loops, Liquid caps, HTTP widget bounds).
+    pub flow_limits: parley_flow::Limits,
 }
 
 impl Default for Config {
@@ -32,6 +34,7 @@ impl Default for Config {
             max_body_bytes: 1024 * 1024,
             dev_clock: false,
             bound_addr: Arc::new(OnceLock::new()),
+            flow_limits: parley_flow::Limits::default(),
         }
     }
 }
@@ -54,6 +57,10 @@ pub struct AppInner {
     auth_cache: AuthCache,
     /// Woken after a commit that scheduled jobs, so workers do not wait for their poll.
     jobs_notify: Notify,
+    flows: crate::runtime::flow_cache::FlowCache,
+    limits: parley_flow::Limits,
+    /// The one HTTP client for outbound calls (connection pooling across calls).
+    http: reqwest::Client,
 }
 
 #[derive(Clone)]
@@ -66,9 +73,12 @@ impl App {
             clock,
             manual_clock: None,
             sids,
-            config,
+            config: config.clone(),
             auth_cache: AuthCache::default(),
             jobs_notify: Notify::new(),
+            flows: Default::default(),
+            limits: config.flow_limits.clone(),
+            http: http_client(),
         }))
     }
 
@@ -84,9 +94,12 @@ impl App {
             clock: clock.clone(),
             manual_clock: Some(clock),
             sids,
-            config,
+            config: config.clone(),
             auth_cache: AuthCache::default(),
             jobs_notify: Notify::new(),
+            flows: Default::default(),
+            limits: config.flow_limits.clone(),
+            http: http_client(),
         }))
     }
 
@@ -125,4 +138,24 @@ impl App {
     pub fn jobs_notify(&self) -> &Notify {
         &self.0.jobs_notify
     }
+
+    pub fn flows(&self) -> &crate::runtime::flow_cache::FlowCache {
+        &self.0.flows
+    }
+
+    pub fn http(&self) -> &reqwest::Client {
+        &self.0.http
+    }
+
+    pub fn flow_limits(&self) -> &parley_flow::Limits {
+        &self.0.limits
+    }
+}
+
+fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .user_agent(concat!("Parley/", env!("CARGO_PKG_VERSION")))
+        .redirect(reqwest::redirect::Policy::limited(5))
+        .build()
+        .unwrap_or_else(|_| reqwest::Client::new())
 }

@@ -4,11 +4,13 @@
 
 pub mod api;
 pub mod app;
+pub mod channels;
 pub mod core;
 pub mod domain;
 pub mod error;
 pub mod runtime;
 pub mod server;
+pub mod webhooks;
 pub mod wire;
 
 pub use app::{App, Config};

@@ -4,6 +4,8 @@
 pub mod conversations;
 pub mod lists;
 pub mod params;
+pub mod sim;
+pub mod studio;
 
 use axum::Router;
 use axum::http::{Method, Uri};
@@ -18,6 +20,8 @@ pub fn router(app: App) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .merge(conversations::routes())
+        .merge(studio::routes())
+        .merge(sim::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(max_body))

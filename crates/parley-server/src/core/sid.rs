@@ -73,6 +73,17 @@ impl SidGen for SeededSids {
     }
 }
 
+/// A SID derived from a key: the same key always gives the same SID (FNV-1a, 128 bits).
+/// For things Twilio names by SID that Parley derives (a media URL, an execution's contact).
+pub fn stable_sid(prefix: &str, key: &str) -> String {
+    let mut h: u128 = 0x6c62272e07bb014262b821756295c58d;
+    for b in key.bytes() {
+        h ^= b as u128;
+        h = h.wrapping_mul(0x0000000001000000000000000000013B);
+    }
+    format_sid(prefix, h)
+}
+
 /// True when `s` looks like a SID with the given prefix.
 pub fn is_sid(s: &str, prefix: &str) -> bool {
     s.len() == 34 && s.starts_with(prefix) && s[2..].bytes().all(|b| b.is_ascii_hexdigit())

@@ -2,7 +2,8 @@
 //! runtime decides who hears them.
 
 use parley_store::{
-    ConversationRow, ConversationWebhookRow, MessageRow, ParticipantRow, ReceiptRow, UserRow,
+    ConversationRow, ConversationWebhookRow, HandoffRow, MessageRow, ParticipantRow, ReceiptRow,
+    UserRow,
 };
 
 /// Where an action came from (Twilio's `Source` webhook field).
@@ -117,6 +118,12 @@ pub enum DomainEvent {
         webhook: ConversationWebhookRow,
         after_index: i64,
     },
+    /// A flow handed its contact to a person (`send-to-flex`). Parley's own event, for an
+    /// agent desk listening on the account's or service's post-event webhook.
+    FlowHandoff {
+        handoff: HandoffRow,
+        conversation: Option<ConversationRow>,
+    },
 }
 
 impl DomainEvent {
@@ -137,6 +144,7 @@ impl DomainEvent {
             DomainEvent::UserAdded { .. } => "onUserAdded",
             DomainEvent::UserUpdated { .. } => "onUserUpdated",
             DomainEvent::WebhookReplay { .. } => "onMessageAdded",
+            DomainEvent::FlowHandoff { .. } => "onFlowHandoff",
         }
     }
 

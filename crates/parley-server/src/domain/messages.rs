@@ -141,6 +141,18 @@ pub fn create(
     input: MessageInput,
     participant: Option<&ParticipantRow>,
 ) -> Result<MessageRow> {
+    create_with_sid(op, conv, input, participant, None)
+}
+
+/// As `create`, with a SID chosen by the caller (a flow names its messages before they
+/// are written, so the widget's `outbound.Sid` is the message's SID).
+pub fn create_with_sid(
+    op: &mut Op<'_, '_>,
+    conv: &mut ConversationRow,
+    input: MessageInput,
+    participant: Option<&ParticipantRow>,
+    sid: Option<String>,
+) -> Result<MessageRow> {
     if conv.state == "closed" {
         return Err(super::conversations::closed_error(&conv.sid));
     }
@@ -158,7 +170,7 @@ pub fn create(
     let created = input.date_created.unwrap_or(op.now);
     let mut message = MessageRow {
         seq: 0,
-        sid: op.sid("IM"),
+        sid: sid.unwrap_or_else(|| op.sid("IM")),
         account_sid: conv.account_sid.clone(),
         service_sid: conv.service_sid.clone(),
         conversation_sid: conv.sid.clone(),

@@ -9,6 +9,7 @@ pub mod configuration;
 pub mod conversations;
 pub mod duration;
 pub mod events;
+pub mod flows;
 pub mod messages;
 pub mod participants;
 pub mod roles;
@@ -61,7 +62,9 @@ pub struct Op<'a, 'c> {
     pub account_sid: &'a str,
     pub now: i64,
     pub actor: Actor,
-    pub events: Vec<DomainEvent>,
+    /// Events caused so far, each with the actor that caused it (a flow's reply inside an
+    /// inbound message's operation is Studio's, not the handset's).
+    pub events: Vec<(DomainEvent, Actor)>,
     jobs_scheduled: bool,
 }
 
@@ -94,7 +97,7 @@ impl<'a, 'c> Op<'a, 'c> {
     }
 
     pub fn emit(&mut self, event: DomainEvent) {
-        self.events.push(event);
+        self.events.push((event, self.actor));
     }
 
     /// Hands the recorded events to the runtime (webhooks, Studio, deliveries, timers).

@@ -11,6 +11,7 @@ use tokio::sync::Semaphore;
 use crate::app::App;
 use crate::domain::{self, Actor};
 use crate::error::{Error, Result};
+use crate::runtime::studio;
 
 pub const KIND_CONVERSATION_TIMER: &str = "conversation_timer";
 
@@ -39,6 +40,9 @@ pub fn backoff_ms(attempts: i64) -> i64 {
 pub async fn run_job(app: &App, job: JobRow) -> Result<()> {
     let outcome = match job.kind.as_str() {
         KIND_CONVERSATION_TIMER => conversation_timer(app, &job).await,
+        studio::KIND_TIMER => studio_timer(app, &job).await,
+        studio::KIND_HTTP => studio_http(app, &job).await,
+        crate::webhooks::delivery::KIND_WEBHOOK => crate::webhooks::delivery::run(app, &job).await,
         other => Err(Error::invalid(format!("unknown job kind '{other}'"))),
     };
     match outcome {
@@ -82,6 +86,83 @@ async fn conversation_timer(app: &App, job: &JobRow) -> Result<JobOutcome> {
     domain::run(app, &job.account_sid.clone(), Actor::system(), move |op| {
         op.tx.finish_job(&key, run_at)?;
         domain::conversations::apply_due_timers(op, &conv_sid)?;
+        Ok(())
+    })
+    .await?;
+    Ok(JobOutcome::Done)
+}
+
+/// A flow's reply timer fired: the execution takes `timeout` (unless the reply came first,
+/// in which case the timer was cancelled or is stale and the engine ignores it).
+async fn studio_timer(app: &App, job: &JobRow) -> Result<JobOutcome> {
+    let payload: serde_json::Value = serde_json::from_str(&job.payload).unwrap_or_default();
+    let exec_sid = payload["execution_sid"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let timer_id = payload["timer_id"].as_str().unwrap_or_default().to_string();
+    let key = job.job_key.clone();
+    let run_at = job.run_at;
+    domain::run(app, &job.account_sid.clone(), Actor::system(), move |op| {
+        op.tx.finish_job(&key, run_at)?;
+        if let Some(exec) = op.tx.get::<parley_store::ExecutionRow>(&exec_sid)? {
+            studio::resume(op, exec, parley_flow::Event::TimerFired { timer_id })?;
+        }
+        Ok(())
+    })
+    .await?;
+    Ok(JobOutcome::Done)
+}
+
+/// A flow's HTTP call: made after the commit that asked for it; its answer (or failure)
+/// resumes the execution. If the node dies between the call and the commit, the call is
+/// made again (at-least-once).
+async fn studio_http(app: &App, job: &JobRow) -> Result<JobOutcome> {
+    let payload: serde_json::Value = serde_json::from_str(&job.payload).unwrap_or_default();
+    let exec_sid = payload["execution_sid"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let effect: parley_flow::Effect = match serde_json::from_value(payload["effect"].clone()) {
+        Ok(e) => e,
+        Err(e) => return Err(Error::invalid(format!("bad studio_http payload: {e}"))),
+    };
+    let parley_flow::Effect::HttpRequest {
+        request_id,
+        method,
+        url,
+        headers,
+        body,
+        timeout_ms,
+        max_response_bytes,
+        ..
+    } = effect
+    else {
+        return Err(Error::invalid("studio_http job without an HttpRequest"));
+    };
+    let result = super::http_calls::perform(
+        app,
+        super::http_calls::HttpCall {
+            method: &method,
+            url: &url,
+            headers: &headers,
+            body: body.as_deref(),
+            timeout_ms,
+            max_response_bytes,
+        },
+    )
+    .await;
+    let key = job.job_key.clone();
+    let run_at = job.run_at;
+    domain::run(app, &job.account_sid.clone(), Actor::system(), move |op| {
+        op.tx.finish_job(&key, run_at)?;
+        if let Some(exec) = op.tx.get::<parley_store::ExecutionRow>(&exec_sid)? {
+            studio::resume(
+                op,
+                exec,
+                parley_flow::Event::HttpResponse { request_id, result },
+            )?;
+        }
         Ok(())
     })
     .await?;

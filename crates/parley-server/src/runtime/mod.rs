@@ -3,4 +3,11 @@
 //! (timers, deliveries) once they are due.
 
 pub mod dispatch;
+pub mod fanout;
+pub mod flow_cache;
+pub mod http_calls;
+pub mod ingress;
 pub mod jobs;
+pub mod studio;
+pub mod studio_conversations;
+pub mod studio_sms;

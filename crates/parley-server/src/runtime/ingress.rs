@@ -1,0 +1,269 @@
+//! Inbound routing: a message from address A (a handset) to Parley address P goes, in
+//! this order, to
+//! 1. the conversation that binds the pair (A, P) — an inactive one wakes up;
+//! 2. a Studio execution outside Conversations waiting for a reply from A through P;
+//! 3. a new conversation, when P's Address Configuration auto-creates (with its `studio`
+//!    flow or `webhook` attached);
+//! 4. P's own incoming-message URL (a flow's webhook runs in-process; any other URL gets
+//!    Twilio's inbound-SMS webhook);
+//! 5. nowhere: it is refused, logged, and kept where an operator can see it.
+
+use parley_store::{
+    AddressConfigRow, BindingRow, ConversationRow, ConversationWebhookRow, ExecutionRow, Param,
+    ParticipantRow, PhoneNumberRow, RefusedMessageRow,
+};
+use serde::Serialize;
+
+use crate::domain::conversations::{self, ConversationInput};
+use crate::domain::messages::{self, MessageInput};
+use crate::domain::participants::{self, ParticipantInput};
+use crate::domain::{Op, Source, flows, services};
+use crate::error::Result;
+use crate::runtime::{studio, studio_sms};
+use crate::webhooks::delivery::{self, Delivery};
+
+#[derive(Debug, Clone)]
+pub struct Inbound {
+    /// The carrier's SID of the message (SM…).
+    pub sid: String,
+    pub from: String,
+    pub to: String,
+    pub body: Option<String>,
+    pub media_urls: Vec<String>,
+}
+
+impl Inbound {
+    pub fn source(&self) -> Source {
+        if self.from.starts_with("whatsapp:") {
+            Source::Whatsapp
+        } else {
+            Source::Sms
+        }
+    }
+}
+
+/// Where an inbound message went.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "routed", rename_all = "snake_case")]
+pub enum Routed {
+    Conversation {
+        conversation_sid: String,
+        message_sid: String,
+    },
+    Execution {
+        execution_sid: String,
+    },
+    AutoCreated {
+        conversation_sid: String,
+        message_sid: String,
+    },
+    Flow {
+        execution_sid: String,
+    },
+    Webhook {
+        url: String,
+    },
+    Refused {
+        reason: String,
+    },
+}
+
+impl Routed {
+    pub fn conversation_sid(&self) -> Option<&str> {
+        match self {
+            Routed::Conversation {
+                conversation_sid, ..
+            }
+            | Routed::AutoCreated {
+                conversation_sid, ..
+            } => Some(conversation_sid),
+            _ => None,
+        }
+    }
+}
+
+fn message_input(inbound: &Inbound) -> MessageInput {
+    MessageInput {
+        author: Some(inbound.from.clone()),
+        body: inbound.body.clone(),
+        media: (!inbound.media_urls.is_empty())
+            .then(|| crate::channels::media_json(&inbound.media_urls)),
+        ..Default::default()
+    }
+}
+
+/// Routes one inbound message. The caller's `Op` carries the channel as its actor.
+pub fn route(op: &mut Op<'_, '_>, inbound: &Inbound) -> Result<Routed> {
+    // 1. A conversation binds the pair.
+    if let Some(binding) = op.tx.find::<BindingRow>(
+        "account_sid = ?1 AND address = ?2 AND proxy_address = ?3",
+        &[
+            Param::Text(op.account_sid),
+            Param::Text(&inbound.from),
+            Param::Text(&inbound.to),
+        ],
+    )? && let Some(mut conv) = op.tx.get::<ConversationRow>(&binding.conversation_sid)?
+        && conv.state != "closed"
+    {
+        let participant = op.tx.get::<ParticipantRow>(&binding.participant_sid)?;
+        let m = messages::create(op, &mut conv, message_input(inbound), participant.as_ref())?;
+        return Ok(Routed::Conversation {
+            conversation_sid: conv.sid,
+            message_sid: m.sid,
+        });
+    }
+
+    // 2. A flow outside Conversations waits for this contact's reply through this number.
+    if let Some(exec) = op.tx.find::<ExecutionRow>(
+        "account_sid = ?1 AND contact_channel_address = ?2 AND flow_channel_address = ?3 AND status = 'active' \
+         AND conversation_sid IS NULL AND waiting_for_reply = 1",
+        &[Param::Text(op.account_sid), Param::Text(&inbound.from), Param::Text(&inbound.to)],
+    )? {
+        let fields = studio_sms::sms_fields(op.account_sid, &inbound.sid, &inbound.from, &inbound.to, inbound.body.as_deref().unwrap_or(""), &inbound.media_urls);
+        let exec = studio::resume(op, exec, parley_flow::Event::InboundMessage { message: fields })?;
+        return Ok(Routed::Execution { execution_sid: exec.sid });
+    }
+
+    // 3. The address auto-creates conversations.
+    if let Some(cfg) = op.tx.find::<AddressConfigRow>(
+        "account_sid = ?1 AND address = ?2 AND auto_enabled = 1",
+        &[Param::Text(op.account_sid), Param::Text(&inbound.to)],
+    )? {
+        return auto_create(op, &cfg, inbound);
+    }
+
+    // 4. The number's own incoming-message URL.
+    if let Some(number) = op.tx.find::<PhoneNumberRow>(
+        "account_sid = ?1 AND phone_number = ?2 AND sms_url IS NOT NULL",
+        &[Param::Text(op.account_sid), Param::Text(&inbound.to)],
+    )? && let Some(url) = number.sms_url.clone()
+    {
+        let fields = studio_sms::sms_fields(
+            op.account_sid,
+            &inbound.sid,
+            &inbound.from,
+            &inbound.to,
+            inbound.body.as_deref().unwrap_or(""),
+            &inbound.media_urls,
+        );
+        if let Some(flow_sid) = own_flow_webhook(op.account_sid, &url) {
+            let flow = flows::get(op.tx, op.account_sid, &flow_sid)?;
+            let exec = studio_sms::inbound_to_flow(op, flow, fields)?;
+            return Ok(Routed::Flow {
+                execution_sid: exec.sid,
+            });
+        }
+        let fields: Vec<(String, String)> = fields
+            .into_iter()
+            .map(|(k, v)| {
+                (
+                    k,
+                    v.as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| v.to_string()),
+                )
+            })
+            .collect();
+        delivery::enqueue(
+            op,
+            Delivery {
+                url: url.clone(),
+                method: number.sms_method.clone(),
+                fields,
+                event_type: "incomingMessage".into(),
+                conversation_sid: None,
+                webhook_sid: Some(number.sid.clone()),
+                max_attempts: delivery::DEFAULT_ATTEMPTS,
+            },
+        )?;
+        return Ok(Routed::Webhook { url });
+    }
+
+    // 5. Nobody takes it.
+    let reason = format!(
+        "no conversation binds {} to {}, no flow waits for it, and {} has no auto-creating address configuration or incoming-message URL",
+        inbound.from, inbound.to, inbound.to
+    );
+    tracing::warn!(from = %inbound.from, to = %inbound.to, "inbound message refused: {reason}");
+    let mut row = RefusedMessageRow {
+        seq: 0,
+        sid: inbound.sid.clone(),
+        account_sid: op.account_sid.to_string(),
+        from_address: inbound.from.clone(),
+        to_address: inbound.to.clone(),
+        body: inbound.body.clone(),
+        reason: reason.clone(),
+        date_created: op.now,
+    };
+    row.seq = op.tx.insert(&row)?;
+    Ok(Routed::Refused { reason })
+}
+
+/// A URL that is one of this account's flow webhooks (`…/v1/Accounts/{AC}/Flows/{FW}`),
+/// on any origin: the flow runs in-process instead of over HTTP.
+fn own_flow_webhook(account_sid: &str, url: &str) -> Option<String> {
+    let path = url::Url::parse(url).ok()?.path().to_string();
+    let rest = path.strip_prefix(&format!("/v1/Accounts/{account_sid}/Flows/"))?;
+    crate::core::sid::is_sid(rest, "FW").then(|| rest.to_string())
+}
+
+/// Auto-creation: conversation, participant, the configured webhook, then the message —
+/// so the webhooks fire in Twilio's order: onConversationAdded, onParticipantAdded,
+/// onMessageAdded.
+fn auto_create(op: &mut Op<'_, '_>, cfg: &AddressConfigRow, inbound: &Inbound) -> Result<Routed> {
+    let service =
+        services::resolve_service(op.tx, op.account_sid, cfg.auto_service_sid.as_deref())?;
+    let mut conv = conversations::create(op, &service, ConversationInput::default())?;
+    let participant = participants::create(
+        op,
+        &service,
+        &mut conv,
+        ParticipantInput {
+            address: Some(inbound.from.clone()),
+            proxy_address: Some(Some(inbound.to.clone())),
+            ..Default::default()
+        },
+    )?;
+    let hook = match cfg.auto_type.as_deref() {
+        Some("studio") => Some((
+            "studio",
+            None,
+            None,
+            "[]".to_string(),
+            cfg.studio_flow_sid.clone(),
+        )),
+        Some("webhook") => Some((
+            "webhook",
+            cfg.webhook_url.clone(),
+            Some(cfg.webhook_method.clone().unwrap_or_else(|| "post".into())),
+            cfg.webhook_filters.clone(),
+            None,
+        )),
+        _ => None,
+    };
+    if let Some((target, url, method, filters, flow_sid)) = hook {
+        let mut w = ConversationWebhookRow {
+            seq: 0,
+            sid: op.sid("WH"),
+            account_sid: op.account_sid.to_string(),
+            service_sid: service.sid.clone(),
+            conversation_sid: conv.sid.clone(),
+            target: target.into(),
+            url,
+            method,
+            filters,
+            triggers: "[]".into(),
+            flow_sid,
+            replay_after: None,
+            retry_count: cfg.studio_retry_count,
+            date_created: op.now,
+            date_updated: op.now,
+        };
+        w.seq = op.tx.insert(&w)?;
+    }
+    let m = messages::create(op, &mut conv, message_input(inbound), Some(&participant))?;
+    Ok(Routed::AutoCreated {
+        conversation_sid: conv.sid,
+        message_sid: m.sid,
+    })
+}

@@ -1,0 +1,383 @@
+//! Runs Studio executions inside a store transaction: start or resume the pure engine,
+//! then apply what it returned — steps, the new session, messages, timers, HTTP calls,
+//! hand-offs — in the same transaction, so an acknowledged event always has its effects
+//! and nothing is sent before the commit.
+
+use std::sync::Arc;
+
+use parley_flow::{
+    CompiledFlow, Effect, EndReason, Env, Event, Outcome, RevisionSpec, Session, StartParams,
+};
+use parley_store::{
+    ConversationRow, ExecutionRow, FlowRow, HandoffRow, NewJob, Param, StepRow, StoreError,
+};
+
+use crate::domain::events::DomainEvent;
+use crate::domain::messages::{self, MessageInput};
+use crate::domain::{Actor, Op, flows};
+use crate::error::{Error, Result, codes};
+
+pub const KIND_TIMER: &str = "studio_timer";
+pub const KIND_HTTP: &str = "studio_http";
+
+/// How many times a failed send may feed back into the execution in one operation.
+const MAX_FEEDBACK_DEPTH: u32 = 8;
+
+/// The engine's view of the outside world during one operation.
+struct StudioEnv<'a, 'b, 'c> {
+    op: &'a mut Op<'b, 'c>,
+}
+
+impl Env for StudioEnv<'_, '_, '_> {
+    fn now_ms(&self) -> i64 {
+        self.op.now
+    }
+
+    fn new_sid(&mut self, prefix: &str) -> String {
+        self.op.sid(prefix)
+    }
+
+    fn load_flow(
+        &mut self,
+        flow_sid: &str,
+        spec: RevisionSpec,
+    ) -> std::result::Result<Arc<CompiledFlow>, String> {
+        let flow = flows::get(self.op.tx, self.op.account_sid, flow_sid)
+            .map_err(|_| format!("flow {flow_sid} not found"))?;
+        let revision = match spec {
+            RevisionSpec::LatestPublished => flow
+                .published_revision
+                .ok_or_else(|| format!("flow {flow_sid} has no published revision"))?,
+            RevisionSpec::LatestRevision => flow.revision,
+            RevisionSpec::Exact(n) => n,
+        };
+        self.op
+            .app
+            .flows()
+            .get(self.op.tx, flow_sid, revision)
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// Which revision a contact runs: the latest draft for the flow's test users, otherwise
+/// the latest published one.
+pub fn revision_for(flow: &FlowRow, contact: &str) -> Result<i64> {
+    if flows::test_users(flow).iter().any(|u| u == contact) {
+        return Ok(flow.revision);
+    }
+    flow.published_revision.ok_or_else(|| {
+        Error::api(codes::EXECUTION_BAD_PARAMETERS, format!("Flow {} has no published revision; publish it (Status=published) before running it", flow.sid))
+    })
+}
+
+pub struct NewExecution {
+    pub flow: FlowRow,
+    pub revision: i64,
+    pub params: StartParams,
+    /// Identifies the contact for the one-active-execution rule.
+    pub contact_key: String,
+    pub conversation_sid: Option<String>,
+    pub initiated_by: String,
+}
+
+pub fn contact_key_for_conversation(conversation_sid: &str) -> String {
+    format!("conversation:{conversation_sid}")
+}
+
+pub fn contact_key_for_pair(contact: &str, flow_address: &str) -> String {
+    format!("pair:{contact}|{flow_address}")
+}
+
+/// Starts an execution. A second active execution for the same contact is refused (20409).
+pub fn start(op: &mut Op<'_, '_>, new: NewExecution) -> Result<ExecutionRow> {
+    let mut exec = ExecutionRow {
+        seq: 0,
+        sid: new.params.execution_sid.clone(),
+        account_sid: op.account_sid.to_string(),
+        flow_sid: new.flow.sid.clone(),
+        flow_revision: new.revision,
+        contact_key: new.contact_key,
+        contact_channel_address: new.params.contact_address.clone(),
+        flow_channel_address: new.params.flow_address.clone(),
+        conversation_sid: new.conversation_sid,
+        status: "active".into(),
+        initiated_by: new.initiated_by,
+        waiting_for_reply: false,
+        session: "{}".into(),
+        date_created: op.now,
+        date_updated: op.now,
+    };
+    exec.seq = op.tx.insert(&exec).map_err(|e| match e {
+        StoreError::Unique(ix) if ix == parley_store::schema::EXECUTION_ACTIVE_CONTACT => Error::api(
+            codes::CONFLICT,
+            format!("Execution is already active for this contact ({}). End it (Status=ended) before starting another.", exec.contact_channel_address),
+        ),
+        other => other.into(),
+    })?;
+    let flow = op.app.flows().get(op.tx, &new.flow.sid, new.revision)?;
+    let limits = op.app.flow_limits().clone();
+    let outcome = parley_flow::start(&flow, new.params, &mut StudioEnv { op }, &limits);
+    apply(op, exec, outcome, 0)
+}
+
+pub fn session_of(exec: &ExecutionRow) -> Result<Session> {
+    serde_json::from_str(&exec.session)
+        .map_err(|e| Error::Store(StoreError::Corrupt(format!("session of {}: {e}", exec.sid))))
+}
+
+/// Delivers an event to an execution. Events it cannot take are ignored (logged).
+pub fn resume(op: &mut Op<'_, '_>, exec: ExecutionRow, event: Event) -> Result<ExecutionRow> {
+    resume_at(op, exec, event, 0)
+}
+
+fn resume_at(
+    op: &mut Op<'_, '_>,
+    exec: ExecutionRow,
+    event: Event,
+    depth: u32,
+) -> Result<ExecutionRow> {
+    if exec.status != "active" {
+        return Ok(exec);
+    }
+    let session = session_of(&exec)?;
+    let flow = op
+        .app
+        .flows()
+        .get(op.tx, &exec.flow_sid, exec.flow_revision)?;
+    let limits = op.app.flow_limits().clone();
+    let outcome = parley_flow::resume(&flow, session, event, &mut StudioEnv { op }, &limits);
+    if outcome.steps.is_empty() && outcome.effects.is_empty() && outcome.ended.is_none() {
+        for w in &outcome.warnings {
+            tracing::warn!(execution = %exec.sid, warning = %w, "studio");
+        }
+        return Ok(exec);
+    }
+    apply(op, exec, outcome, depth)
+}
+
+fn apply(
+    op: &mut Op<'_, '_>,
+    mut exec: ExecutionRow,
+    outcome: Outcome,
+    depth: u32,
+) -> Result<ExecutionRow> {
+    for w in &outcome.warnings {
+        tracing::warn!(execution = %exec.sid, warning = %w, "studio");
+    }
+    for s in &outcome.steps {
+        let row = StepRow {
+            seq: 0,
+            sid: s.step_sid.clone(),
+            account_sid: exec.account_sid.clone(),
+            flow_sid: exec.flow_sid.clone(),
+            execution_sid: exec.sid.clone(),
+            parent_step_sid: s.parent_step_sid.clone(),
+            name: s.name.clone(),
+            transitioned_from: s.transitioned_from.clone(),
+            transitioned_to: s.transitioned_to.clone(),
+            widget_type: s.widget_type.clone(),
+            context: s.context.to_string(),
+            date_created: s.at_ms,
+            date_updated: s.at_ms,
+        };
+        op.tx.insert(&row)?;
+    }
+    match &outcome.ended {
+        Some(EndReason::Failed { code, message }) => {
+            tracing::warn!(execution = %exec.sid, code, reason = %message, "execution failed");
+        }
+        Some(EndReason::Stopped { reason }) => {
+            tracing::info!(execution = %exec.sid, reason = %reason, "execution stopped")
+        }
+        _ => {}
+    }
+    exec.status = if outcome.session.is_active() {
+        "active"
+    } else {
+        "ended"
+    }
+    .into();
+    exec.waiting_for_reply = outcome.session.waiting_for_reply().is_some();
+    exec.session =
+        serde_json::to_string(&outcome.session).map_err(|e| Error::invalid(e.to_string()))?;
+    exec.date_updated = op.now;
+    op.tx.update(&exec)?;
+
+    let mut failed_sends = Vec::new();
+    for effect in outcome.effects {
+        match effect {
+            Effect::SendMessage {
+                message_sid,
+                from,
+                to,
+                body,
+                media_urls,
+                attributes,
+                channel_sid,
+                ..
+            } => {
+                let sent = match &channel_sid {
+                    Some(conv_sid) => post_to_conversation(
+                        op,
+                        conv_sid,
+                        &message_sid,
+                        body,
+                        media_urls,
+                        attributes,
+                    ),
+                    None => crate::channels::send_sms(
+                        op,
+                        crate::channels::OutboundSms {
+                            sid: message_sid.clone(),
+                            from,
+                            to,
+                            body: Some(body),
+                            media_urls,
+                            conversation_sid: None,
+                        },
+                    )
+                    .map(|_| ()),
+                };
+                if let Err(reason) = sent {
+                    tracing::warn!(execution = %exec.sid, message = %message_sid, %reason, "flow message not sent");
+                    failed_sends.push((message_sid, reason));
+                }
+            }
+            Effect::HttpRequest { ref request_id, .. } => {
+                // The call happens after the commit, in a job; its response resumes the
+                // execution in a later transaction.
+                op.schedule_job(&NewJob {
+                    key: format!("{KIND_HTTP}:{request_id}"),
+                    kind: KIND_HTTP.into(),
+                    account_sid: exec.account_sid.clone(),
+                    run_at: op.now,
+                    max_attempts: 3,
+                    payload: serde_json::json!({ "execution_sid": exec.sid, "effect": effect })
+                        .to_string(),
+                })?;
+            }
+            Effect::ScheduleTimer {
+                timer_id,
+                fire_at_ms,
+            } => {
+                op.schedule_job(&NewJob {
+                    key: format!("{KIND_TIMER}:{timer_id}"),
+                    kind: KIND_TIMER.into(),
+                    account_sid: exec.account_sid.clone(),
+                    run_at: fire_at_ms,
+                    max_attempts: 10,
+                    payload: serde_json::json!({ "execution_sid": exec.sid, "timer_id": timer_id })
+                        .to_string(),
+                })?;
+            }
+            Effect::CancelTimer { timer_id } => {
+                op.tx.cancel_job(&format!("{KIND_TIMER}:{timer_id}"))?;
+            }
+            Effect::Handoff {
+                widget,
+                task_sid,
+                workflow,
+                channel,
+                attributes,
+                priority,
+                timeout_s,
+            } => {
+                handoff(
+                    op,
+                    &exec,
+                    HandoffRow {
+                        seq: 0,
+                        sid: task_sid,
+                        account_sid: exec.account_sid.clone(),
+                        flow_sid: exec.flow_sid.clone(),
+                        execution_sid: exec.sid.clone(),
+                        conversation_sid: exec.conversation_sid.clone(),
+                        workflow,
+                        channel,
+                        attributes,
+                        priority,
+                        timeout: timeout_s,
+                        date_created: op.now,
+                    },
+                    &widget,
+                )?;
+            }
+        }
+    }
+    if depth < MAX_FEEDBACK_DEPTH {
+        for (message_sid, reason) in failed_sends {
+            exec = resume_at(
+                op,
+                exec,
+                Event::DeliveryFailed {
+                    message_sid,
+                    error_code: Some(30008),
+                    error_message: Some(reason),
+                },
+                depth + 1,
+            )?;
+        }
+    }
+    Ok(exec)
+}
+
+/// A flow's message into its conversation: authored `system`, delivered to every
+/// participant, and (being Studio's own) never fed back into Studio.
+fn post_to_conversation(
+    op: &mut Op<'_, '_>,
+    conversation_sid: &str,
+    message_sid: &str,
+    body: String,
+    media_urls: Vec<String>,
+    attributes: Option<String>,
+) -> std::result::Result<(), String> {
+    let conv = op
+        .tx
+        .find::<ConversationRow>(
+            "sid = ?1 AND account_sid = ?2",
+            &[Param::Text(conversation_sid), Param::Text(op.account_sid)],
+        )
+        .map_err(|e| e.to_string())?;
+    let Some(mut conv) = conv else {
+        return Err(format!("conversation {conversation_sid} no longer exists"));
+    };
+    let media = (!media_urls.is_empty()).then(|| crate::channels::media_json(&media_urls));
+    let input = MessageInput {
+        author: None,
+        body: (!body.is_empty()).then_some(body),
+        attributes,
+        media,
+        ..Default::default()
+    };
+    input.check().map_err(|e| e.to_string())?;
+    let previous = std::mem::replace(&mut op.actor, Actor::studio());
+    let result =
+        messages::create_with_sid(op, &mut conv, input, None, Some(message_sid.to_string()));
+    op.actor = previous;
+    result.map(|_| ()).map_err(|e| e.to_string())
+}
+
+/// Send to Flex: record the hand-off, detach the flow from the conversation (its `studio`
+/// webhooks go, so the next message reaches the people, not the bot), and announce it.
+fn handoff(
+    op: &mut Op<'_, '_>,
+    exec: &ExecutionRow,
+    mut row: HandoffRow,
+    widget: &str,
+) -> Result<()> {
+    row.seq = op.tx.insert(&row)?;
+    let mut conversation = None;
+    if let Some(conv_sid) = &exec.conversation_sid {
+        op.tx.execute(
+            "DELETE FROM conversation_webhooks WHERE conversation_sid = ?1 AND target = 'studio'",
+            &[Param::Text(conv_sid)],
+        )?;
+        conversation = op.tx.get::<ConversationRow>(conv_sid)?;
+    }
+    tracing::info!(execution = %exec.sid, widget, task = %row.sid, "flow handed the contact to a person");
+    op.emit(DomainEvent::FlowHandoff {
+        handoff: row,
+        conversation,
+    });
+    Ok(())
+}
