@@ -185,6 +185,15 @@ impl IntoResponse for Error {
         if let Some(d) = details {
             body["details"] = d;
         }
-        crate::wire::json::json_response(status, &body)
+        let mut resp = crate::wire::json::json_response(status, &body);
+        if status == StatusCode::UNAUTHORIZED {
+            // RFC 9110 requires the challenge on a 401, and Twilio sends this one; curl and
+            // browsers only offer credentials after seeing it.
+            resp.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Basic realm=\"Twilio API\""),
+            );
+        }
+        resp
     }
 }

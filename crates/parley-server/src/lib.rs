@@ -10,6 +10,7 @@ pub mod domain;
 pub mod error;
 pub mod runtime;
 pub mod server;
+pub mod testkit;
 pub mod webhooks;
 pub mod wire;
 
