@@ -3,7 +3,7 @@
 use parley_server::testkit::TestApp;
 use parley_store::{ConversationRow, ExecutionRow};
 
-const SEED: &str = include_str!("../../../../shared/fixtures/seed-flow.json");
+const SEED: &str = include_str!("../../../examples/flows/seed-flow.json");
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_texts_from_one_handset_start_one_execution() {

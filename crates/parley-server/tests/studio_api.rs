@@ -5,7 +5,7 @@
 use axum::http::StatusCode;
 use parley_server::testkit::{Receiver, TestApp};
 
-const SEED: &str = include_str!("../../../../shared/fixtures/seed-flow.json");
+const SEED: &str = include_str!("../../../examples/flows/seed-flow.json");
 
 /// REST-triggered: greets with a parameter, calls an HTTP endpoint, branches on its answer,
 /// then waits for a reply.

@@ -4,7 +4,7 @@
 use axum::http::StatusCode;
 use parley_server::testkit::TestApp;
 
-const SEED: &str = include_str!("../../../../shared/fixtures/seed-flow.json");
+const SEED: &str = include_str!("../../../examples/flows/seed-flow.json");
 const HANDSET: &str = "+15558675310";
 const NUMBER: &str = "+12345678901";
 
