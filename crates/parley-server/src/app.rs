@@ -61,6 +61,7 @@ pub struct AppInner {
     limits: parley_flow::Limits,
     /// The one HTTP client for outbound calls (connection pooling across calls).
     http: reqwest::Client,
+    live: crate::runtime::live::LiveBus,
 }
 
 #[derive(Clone)]
@@ -79,6 +80,7 @@ impl App {
             flows: Default::default(),
             limits: config.flow_limits.clone(),
             http: http_client(),
+            live: Default::default(),
         }))
     }
 
@@ -100,6 +102,7 @@ impl App {
             flows: Default::default(),
             limits: config.flow_limits.clone(),
             http: http_client(),
+            live: Default::default(),
         }))
     }
 
@@ -141,6 +144,10 @@ impl App {
 
     pub fn flows(&self) -> &crate::runtime::flow_cache::FlowCache {
         &self.0.flows
+    }
+
+    pub fn live(&self) -> &crate::runtime::live::LiveBus {
+        &self.0.live
     }
 
     pub fn http(&self) -> &reqwest::Client {

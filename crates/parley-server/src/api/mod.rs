@@ -4,6 +4,7 @@
 pub mod conversations;
 pub mod lists;
 pub mod params;
+pub mod parley;
 pub mod sim;
 pub mod studio;
 
@@ -22,6 +23,7 @@ pub fn router(app: App) -> Router {
         .merge(conversations::routes())
         .merge(studio::routes())
         .merge(sim::routes())
+        .merge(parley::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(max_body))

@@ -6,39 +6,18 @@ use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
 use parley_store::{Param, SimMessageRow};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::api::lists::render;
 use crate::app::App;
-use crate::channels::simulator;
+use crate::channels::simulator::{self, view};
 use crate::domain::{self, Actor};
 use crate::error::{Error, Result};
 use crate::runtime::ingress::{self, Inbound};
-use crate::wire::dates::iso;
 use crate::wire::{Account, Form, Listing, Origin, PageQuery, Query, json};
 
 pub fn routes() -> Router<App> {
     Router::new().route("/sim/v1/Messages", get(list).post(send))
-}
-
-pub fn view(m: &SimMessageRow) -> Value {
-    let (from, to) = if m.direction == "inbound" {
-        (&m.handset, &m.parley_address)
-    } else {
-        (&m.parley_address, &m.handset)
-    };
-    json!({
-        "sid": m.sid,
-        "account_sid": m.account_sid,
-        "direction": m.direction,
-        "from": from,
-        "to": to,
-        "body": m.body,
-        "media": m.media.as_deref().and_then(|t| serde_json::from_str::<Value>(t).ok()),
-        "status": m.status,
-        "conversation_sid": m.conversation_sid,
-        "date_created": iso(m.date_created),
-    })
 }
 
 async fn send(State(app): State<App>, acct: Account, Form(p): Form) -> Result<Response> {

@@ -3,6 +3,7 @@
 //! screen.
 
 use parley_store::SimMessageRow;
+use serde_json::{Value, json};
 
 use super::OutboundSms;
 use crate::domain::Op;
@@ -25,6 +26,12 @@ pub fn deliver_to_handset(op: &mut Op<'_, '_>, msg: &OutboundSms) -> Result<SimM
         date_created: op.now,
     };
     row.seq = op.tx.insert(&row)?;
+    crate::runtime::live::after_commit(
+        op,
+        "onSimMessage",
+        row.conversation_sid.clone(),
+        view(&row),
+    );
     Ok(row)
 }
 
@@ -51,5 +58,33 @@ pub fn record_inbound(
         date_created: op.now,
     };
     row.seq = op.tx.insert(&row)?;
+    crate::runtime::live::after_commit(
+        op,
+        "onSimMessage",
+        row.conversation_sid.clone(),
+        view(&row),
+    );
     Ok(row)
+}
+
+/// A handset's message as the simulator API shows it: `from`/`to` from the handset's
+/// point of view of the direction.
+pub fn view(m: &SimMessageRow) -> Value {
+    let (from, to) = if m.direction == "inbound" {
+        (&m.handset, &m.parley_address)
+    } else {
+        (&m.parley_address, &m.handset)
+    };
+    json!({
+        "sid": m.sid,
+        "account_sid": m.account_sid,
+        "direction": m.direction,
+        "from": from,
+        "to": to,
+        "body": m.body,
+        "media": m.media.as_deref().and_then(|t| serde_json::from_str::<Value>(t).ok()),
+        "status": m.status,
+        "conversation_sid": m.conversation_sid,
+        "date_created": crate::wire::dates::iso(m.date_created),
+    })
 }

@@ -36,6 +36,7 @@ pub fn dispatch(op: &mut Op<'_, '_>) -> Result<()> {
 }
 
 fn handle(op: &mut Op<'_, '_>, event: &DomainEvent, actor: Actor) -> Result<()> {
+    publish_live(op, event);
     match event {
         DomainEvent::MessageAdded {
             conversation,
@@ -245,4 +246,53 @@ fn replay(
         scoped_webhooks(op, conv, &event, Actor::system(), Some(&hook.sid))?;
     }
     Ok(())
+}
+
+/// The live stream sees every event, whatever the webhook settings.
+fn publish_live(op: &mut Op<'_, '_>, event: &DomainEvent) {
+    use crate::api::conversations::views;
+    if !op.app.live().has_subscribers() {
+        return;
+    }
+    // Relative URLs: the stream is not tied to one request's origin.
+    let o = crate::wire::Origin(String::new());
+    let data = match event {
+        DomainEvent::ConversationAdded { conversation }
+        | DomainEvent::ConversationUpdated { conversation }
+        | DomainEvent::ConversationRemoved { conversation } => {
+            views::conversation(&o, "/v1", conversation)
+        }
+        DomainEvent::ConversationStateUpdated {
+            conversation,
+            from,
+            to,
+            reason,
+        } => serde_json::json!({
+            "conversation_sid": conversation.sid, "state_from": from, "state_to": to, "reason": reason.as_str(),
+        }),
+        DomainEvent::ParticipantAdded { participant, .. }
+        | DomainEvent::ParticipantUpdated { participant, .. }
+        | DomainEvent::ParticipantRemoved { participant, .. } => {
+            views::participant(&o, "/v1", participant)
+        }
+        DomainEvent::MessageAdded { message, .. }
+        | DomainEvent::MessageUpdated { message, .. }
+        | DomainEvent::MessageRemoved { message, .. } => views::message(&o, "/v1", message, &[]),
+        DomainEvent::DeliveryUpdated { receipt } => views::receipt(&o, "/v1", receipt),
+        DomainEvent::UserAdded { user } | DomainEvent::UserUpdated { user } => {
+            views::user(&o, "/v1", user)
+        }
+        DomainEvent::FlowHandoff { handoff, .. } => serde_json::json!({
+            "task_sid": handoff.sid, "flow_sid": handoff.flow_sid, "execution_sid": handoff.execution_sid,
+            "conversation_sid": handoff.conversation_sid, "workflow": handoff.workflow, "channel": handoff.channel,
+            "attributes": handoff.attributes,
+        }),
+        DomainEvent::WebhookReplay { .. } => return,
+    };
+    let conv = match event {
+        DomainEvent::DeliveryUpdated { receipt } => Some(receipt.conversation_sid.clone()),
+        DomainEvent::FlowHandoff { handoff, .. } => handoff.conversation_sid.clone(),
+        e => e.conversation().map(|c| c.sid.clone()),
+    };
+    super::live::after_commit(op, event.name(), conv, data);
 }

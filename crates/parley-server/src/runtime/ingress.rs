@@ -196,6 +196,12 @@ pub fn route(op: &mut Op<'_, '_>, inbound: &Inbound) -> Result<Routed> {
         date_created: op.now,
     };
     row.seq = op.tx.insert(&row)?;
+    crate::runtime::live::after_commit(
+        op,
+        "onInboundRefused",
+        None,
+        serde_json::json!({"sid": row.sid, "from": row.from_address, "to": row.to_address, "body": row.body, "reason": reason}),
+    );
     Ok(Routed::Refused { reason })
 }
 

@@ -8,6 +8,7 @@ pub mod flow_cache;
 pub mod http_calls;
 pub mod ingress;
 pub mod jobs;
+pub mod live;
 pub mod studio;
 pub mod studio_conversations;
 pub mod studio_sms;
