@@ -255,6 +255,7 @@ pub struct Receiver {
     pub addr: SocketAddr,
     pub requests: Arc<Mutex<Vec<Received>>>,
     status: Arc<Mutex<u16>>,
+    body: Arc<Mutex<String>>,
 }
 
 #[derive(Debug, Clone)]
@@ -279,9 +280,10 @@ impl Receiver {
     pub async fn start() -> Receiver {
         let requests = Arc::new(Mutex::new(Vec::new()));
         let status = Arc::new(Mutex::new(200u16));
-        let (r2, s2) = (requests.clone(), status.clone());
+        let body = Arc::new(Mutex::new(String::new()));
+        let (r2, s2, b2) = (requests.clone(), status.clone(), body.clone());
         let handler = move |req: Request<Body>| {
-            let (r2, s2) = (r2.clone(), s2.clone());
+            let (r2, s2, b2) = (r2.clone(), s2.clone(), b2.clone());
             async move {
                 let method = req.method().to_string();
                 let pq = req
@@ -309,7 +311,8 @@ impl Receiver {
                     body,
                 });
                 let code = *s2.lock().unwrap_or_else(|p| p.into_inner());
-                (StatusCode::from_u16(code).unwrap_or(StatusCode::OK), "")
+                let reply = b2.lock().unwrap_or_else(|p| p.into_inner()).clone();
+                (StatusCode::from_u16(code).unwrap_or(StatusCode::OK), reply)
             }
         };
         let router = Router::new().fallback(handler);
@@ -324,6 +327,7 @@ impl Receiver {
             addr,
             requests,
             status,
+            body,
         }
     }
 
@@ -333,6 +337,11 @@ impl Receiver {
 
     pub fn respond_with(&self, status: u16) {
         *self.status.lock().unwrap_or_else(|p| p.into_inner()) = status;
+    }
+
+    /// The body of later answers (e.g. a pre-event webhook's JSON changes).
+    pub fn respond_body(&self, body: &str) {
+        *self.body.lock().unwrap_or_else(|p| p.into_inner()) = body.to_string();
     }
 
     pub fn received(&self) -> Vec<Received> {

@@ -253,3 +253,58 @@ async fn trigger_webhook_fires_on_a_keyword() {
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].field("Body"), Some(" Agent "));
 }
+
+#[tokio::test]
+async fn pre_event_webhooks_reject_or_change_inbound_messages() {
+    let t = TestApp::new().await;
+    let rx = Receiver::start().await;
+    let service = t.get("/v1/Configuration").await.body["default_chat_service_sid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let cfg = t
+        .post(
+            &format!("/v1/Services/{service}/Configuration/Webhooks"),
+            &[
+                ("PreWebhookUrl", &rx.url("/pre")),
+                ("Filters", "onMessageAdd"),
+                ("Method", "POST"),
+            ],
+        )
+        .await;
+    assert_eq!(cfg.status, StatusCode::OK, "{}", cfg.body);
+    let ch = t.post("/v1/Conversations", &[]).await.sid();
+    t.post(
+        &format!("/v1/Conversations/{ch}/Participants"),
+        &[
+            ("MessagingBinding.Address", HANDSET),
+            ("MessagingBinding.ProxyAddress", NUMBER),
+        ],
+    )
+    .await;
+
+    rx.respond_with(403);
+    let r = t.text(HANDSET, NUMBER, "spam").await;
+    assert_eq!(r.body["routed"], "refused");
+    assert!(
+        r.body["reason"]
+            .as_str()
+            .unwrap()
+            .contains("pre-event webhook")
+    );
+    assert_eq!(rx.received()[0].field("EventType"), Some("onMessageAdd"));
+    assert_eq!(rx.received()[0].field("Body"), Some("spam"));
+
+    rx.respond_with(200);
+    rx.respond_body(r#"{"body": "[redacted]"}"#);
+    let r = t.text(HANDSET, NUMBER, "my card is 4111").await;
+    assert_eq!(r.body["routed"], "conversation");
+    let msgs = t.get(&format!("/v1/Conversations/{ch}/Messages")).await;
+    let bodies: Vec<&str> = msgs.body["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["body"].as_str().unwrap())
+        .collect();
+    assert_eq!(bodies, vec!["[redacted]"]);
+}

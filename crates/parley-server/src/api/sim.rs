@@ -53,18 +53,23 @@ async fn send(State(app): State<App>, acct: Account, Form(p): Form) -> Result<Re
         source,
         fire_webhooks: true,
     };
+    let mut inbound = Inbound::new(app.sid("SM"), from, to, body, media_urls);
+    let rejected = ingress::ask_pre_hooks(&app, &acct.sid, &mut inbound).await?;
     let (row, routed) = domain::run(&app, &acct.sid, actor, move |op| {
-        let sid = op.sid("SM");
-        let media = (!media_urls.is_empty()).then(|| crate::channels::media_json(&media_urls));
-        let mut row = simulator::record_inbound(op, &sid, &from, &to, body.as_deref(), media)?;
-        let inbound = Inbound {
-            sid,
-            from,
-            to,
-            body,
-            media_urls,
+        let media = (!inbound.media_urls.is_empty())
+            .then(|| crate::channels::media_json(&inbound.media_urls));
+        let mut row = simulator::record_inbound(
+            op,
+            &inbound.sid,
+            &inbound.from,
+            &inbound.to,
+            inbound.body.as_deref(),
+            media,
+        )?;
+        let routed = match rejected {
+            Some(why) => ingress::refuse(op, &inbound, why)?,
+            None => ingress::route(op, &inbound)?,
         };
-        let routed = ingress::route(op, &inbound)?;
         if let Some(c) = routed.conversation_sid() {
             row.conversation_sid = Some(c.to_string());
             op.tx.update(&row)?;

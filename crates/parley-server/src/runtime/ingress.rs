@@ -14,6 +14,7 @@ use parley_store::{
 };
 use serde::Serialize;
 
+use crate::app::App;
 use crate::domain::conversations::{self, ConversationInput};
 use crate::domain::messages::{self, MessageInput};
 use crate::domain::participants::{self, ParticipantInput};
@@ -21,6 +22,7 @@ use crate::domain::{Op, Source, flows, services};
 use crate::error::Result;
 use crate::runtime::{studio, studio_sms};
 use crate::webhooks::delivery::{self, Delivery};
+use crate::webhooks::pre::{self, PreOutcome};
 
 #[derive(Debug, Clone)]
 pub struct Inbound {
@@ -30,9 +32,30 @@ pub struct Inbound {
     pub to: String,
     pub body: Option<String>,
     pub media_urls: Vec<String>,
+    /// Set by a pre-event webhook that changed the message.
+    pub author: Option<String>,
+    pub attributes: Option<String>,
 }
 
 impl Inbound {
+    pub fn new(
+        sid: String,
+        from: String,
+        to: String,
+        body: Option<String>,
+        media_urls: Vec<String>,
+    ) -> Inbound {
+        Inbound {
+            sid,
+            from,
+            to,
+            body,
+            media_urls,
+            author: None,
+            attributes: None,
+        }
+    }
+
     pub fn source(&self) -> Source {
         if self.from.starts_with("whatsapp:") {
             Source::Whatsapp
@@ -84,8 +107,14 @@ impl Routed {
 
 fn message_input(inbound: &Inbound) -> MessageInput {
     MessageInput {
-        author: Some(inbound.from.clone()),
+        author: Some(
+            inbound
+                .author
+                .clone()
+                .unwrap_or_else(|| inbound.from.clone()),
+        ),
         body: inbound.body.clone(),
+        attributes: inbound.attributes.clone(),
         media: (!inbound.media_urls.is_empty())
             .then(|| crate::channels::media_json(&inbound.media_urls)),
         ..Default::default()
@@ -184,6 +213,11 @@ pub fn route(op: &mut Op<'_, '_>, inbound: &Inbound) -> Result<Routed> {
         "no conversation binds {} to {}, no flow waits for it, and {} has no auto-creating address configuration or incoming-message URL",
         inbound.from, inbound.to, inbound.to
     );
+    refuse(op, inbound, reason)
+}
+
+/// Keeps a message nobody takes (or a pre-event webhook rejected), visibly.
+pub fn refuse(op: &mut Op<'_, '_>, inbound: &Inbound, reason: String) -> Result<Routed> {
     tracing::warn!(from = %inbound.from, to = %inbound.to, "inbound message refused: {reason}");
     let mut row = RefusedMessageRow {
         seq: 0,
@@ -272,4 +306,127 @@ fn auto_create(op: &mut Op<'_, '_>, cfg: &AddressConfigRow, inbound: &Inbound) -
         conversation_sid: conv.sid,
         message_sid: m.sid,
     })
+}
+
+/// Where a message would go, read before the transaction so that pre-event webhooks can
+/// be asked first.
+enum Preview {
+    Conversation {
+        service_sid: String,
+        conversation_sid: String,
+        participant_sid: String,
+    },
+    AutoCreate {
+        service_sid: String,
+    },
+    Other,
+}
+
+async fn preview(app: &App, account_sid: &str, inbound: &Inbound) -> Result<Preview> {
+    let (acct, from, to) = (
+        account_sid.to_string(),
+        inbound.from.clone(),
+        inbound.to.clone(),
+    );
+    app.store()
+        .read(move |tx| -> Result<Preview> {
+            if let Some(b) = tx.find::<BindingRow>(
+                "account_sid = ?1 AND address = ?2 AND proxy_address = ?3",
+                &[Param::Text(&acct), Param::Text(&from), Param::Text(&to)],
+            )? && let Some(c) = tx.get::<ConversationRow>(&b.conversation_sid)?
+            {
+                return Ok(Preview::Conversation {
+                    service_sid: c.service_sid,
+                    conversation_sid: c.sid,
+                    participant_sid: b.participant_sid,
+                });
+            }
+            if let Some(cfg) = tx.find::<AddressConfigRow>(
+                "account_sid = ?1 AND address = ?2 AND auto_enabled = 1",
+                &[Param::Text(&acct), Param::Text(&to)],
+            )? {
+                let service =
+                    services::resolve_service(tx, &acct, cfg.auto_service_sid.as_deref())?;
+                return Ok(Preview::AutoCreate {
+                    service_sid: service.sid,
+                });
+            }
+            Ok(Preview::Other)
+        })
+        .await
+}
+
+/// Asks the pre-event webhooks about an inbound message (`onMessageAdd` for a message to
+/// an existing conversation, `onConversationAdd` for one that would create a conversation;
+/// auto-creation fires no other pre-event, as in Twilio). Returns a rejection, if any, and
+/// applies accepted changes to `inbound`.
+pub async fn ask_pre_hooks(
+    app: &App,
+    account_sid: &str,
+    inbound: &mut Inbound,
+) -> Result<Option<String>> {
+    let source = inbound.source().as_str().to_string();
+    let outcome = match preview(app, account_sid, inbound).await? {
+        Preview::Conversation {
+            service_sid,
+            conversation_sid,
+            participant_sid,
+        } => {
+            let fields = vec![
+                ("ConversationSid".to_string(), conversation_sid),
+                ("ChatServiceSid".to_string(), service_sid.clone()),
+                ("Body".to_string(), inbound.body.clone().unwrap_or_default()),
+                ("Author".to_string(), inbound.from.clone()),
+                ("ParticipantSid".to_string(), participant_sid),
+                ("Attributes".to_string(), "{}".to_string()),
+                ("Source".to_string(), source),
+            ];
+            pre::check(app, account_sid, Some(&service_sid), "onMessageAdd", fields).await?
+        }
+        Preview::AutoCreate { service_sid } => {
+            let fields = vec![
+                ("ChatServiceSid".to_string(), service_sid.clone()),
+                ("MessagingBinding.Address".to_string(), inbound.from.clone()),
+                (
+                    "MessagingBinding.ProxyAddress".to_string(),
+                    inbound.to.clone(),
+                ),
+                (
+                    "MessageBody".to_string(),
+                    inbound.body.clone().unwrap_or_default(),
+                ),
+                ("State".to_string(), "active".to_string()),
+                ("Source".to_string(), source),
+            ];
+            pre::check(
+                app,
+                account_sid,
+                Some(&service_sid),
+                "onConversationAdd",
+                fields,
+            )
+            .await?
+        }
+        Preview::Other => return Ok(None),
+    };
+    match outcome {
+        PreOutcome::Reject(why) => Ok(Some(why)),
+        PreOutcome::Proceed(changes) => {
+            let text = |k: &str| changes.get(k).and_then(|v| v.as_str()).map(str::to_string);
+            if let Some(b) = text("body") {
+                inbound.body = Some(b);
+            }
+            if let Some(a) = text("author") {
+                inbound.author = Some(a);
+            }
+            if let Some(a) = changes.get("attributes") {
+                inbound.attributes = Some(
+                    a.as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| a.to_string()),
+                );
+            }
+            Ok(None)
+        }
+    }
 }

@@ -4,4 +4,5 @@
 pub mod delivery;
 pub mod guard;
 pub mod payload;
+pub mod pre;
 pub mod signature;
