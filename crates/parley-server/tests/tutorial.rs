@@ -214,3 +214,93 @@ async fn deleting_the_address_configuration_turns_auto_creation_off() {
 fn urlencode(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
+
+const HANDOFF_FLOW: &str = r#"{
+  "description": "bot then human",
+  "initial_state": "Trigger",
+  "states": [
+    {"name": "Trigger", "type": "trigger", "properties": {},
+     "transitions": [{"event": "incomingConversationMessage", "next": "ask"}]},
+    {"name": "ask", "type": "send-and-wait-for-reply",
+     "properties": {"from": "{{flow.channel.address}}", "body": "Type agent to talk to a person"},
+     "transitions": [{"event": "incomingMessage", "next": "route"}, {"event": "timeout"}, {"event": "deliveryFailure"}]},
+    {"name": "route", "type": "split-based-on", "properties": {"input": "{{widgets.ask.inbound.Body}}"},
+     "transitions": [{"event": "noMatch"},
+                     {"event": "match", "next": "to_agent", "conditions": [{"friendly_name": "agent", "arguments": ["{{widgets.ask.inbound.Body}}"], "type": "equal_to", "value": "agent"}]}]},
+    {"name": "to_agent", "type": "send-to-flex",
+     "properties": {"workflow": "WW00000000000000000000000000000000", "channel": "TC00000000000000000000000000000000",
+                    "attributes": "{\"from\": \"{{trigger.conversation.Author}}\"}"},
+     "transitions": [{"event": "callComplete"}, {"event": "failedToEnqueue"}, {"event": "callFailure"}]}
+  ]
+}"#;
+
+#[tokio::test]
+async fn send_to_flex_hands_the_conversation_to_a_person() {
+    let t = TestApp::new().await;
+    let desk = parley_server::testkit::Receiver::start().await;
+    let cfg = t
+        .post(
+            "/v1/Configuration/Webhooks",
+            &[
+                ("PostWebhookUrl", &desk.url("/desk")),
+                ("Filters", "onFlowHandoff"),
+            ],
+        )
+        .await;
+    assert_eq!(cfg.status, StatusCode::OK, "{}", cfg.body);
+    let flow = t.publish_flow(HANDOFF_FLOW).await;
+    t.post(
+        "/v1/Configuration/Addresses",
+        &[
+            ("Type", "sms"),
+            ("Address", NUMBER),
+            ("AutoCreation.Enabled", "true"),
+            ("AutoCreation.Type", "studio"),
+            ("AutoCreation.StudioFlowSid", &flow),
+        ],
+    )
+    .await;
+    let first = t.text(HANDSET, NUMBER, "hi").await;
+    let ch = first.body["conversation_sid"].as_str().unwrap().to_string();
+    t.text(HANDSET, NUMBER, "agent").await;
+    t.drain().await;
+
+    // The flow detached itself: no studio webhook is left on the conversation.
+    let hooks = t.get(&format!("/v1/Conversations/{ch}/Webhooks")).await;
+    assert_eq!(hooks.body["webhooks"], serde_json::json!([]));
+    // The hand-off is recorded and announced to the agent desk.
+    let handoffs = t.get("/parley/v1/Handoffs").await;
+    assert_eq!(
+        handoffs.body["handoffs"][0]["conversation_sid"],
+        ch.as_str()
+    );
+    assert_eq!(
+        handoffs.body["handoffs"][0]["attributes"],
+        format!("{{\"from\": \"{HANDSET}\"}}")
+    );
+    let got = desk.received();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].field("EventType"), Some("onFlowHandoff"));
+    assert_eq!(got[0].field("ConversationSid"), Some(ch.as_str()));
+
+    // The next text reaches the people, not the bot.
+    t.text(HANDSET, NUMBER, "hello?").await;
+    assert_eq!(
+        t.received(HANDSET).await,
+        vec!["Type agent to talk to a person"]
+    );
+    t.post(
+        &format!("/v1/Conversations/{ch}/Participants"),
+        &[("Identity", "bob")],
+    )
+    .await;
+    t.post(
+        &format!("/v1/Conversations/{ch}/Messages"),
+        &[("Author", "bob"), ("Body", "Bob here")],
+    )
+    .await;
+    assert_eq!(
+        t.received(HANDSET).await.last().map(String::as_str),
+        Some("Bob here")
+    );
+}

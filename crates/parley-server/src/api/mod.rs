@@ -1,8 +1,10 @@
 //! The HTTP API: the route table. Each Twilio resource has its own module holding its
 //! routes, handlers and JSON shapes.
 
+pub mod carrier_webhooks;
 pub mod conversations;
 pub mod lists;
+pub mod numbers;
 pub mod params;
 pub mod parley;
 pub mod sim;
@@ -24,6 +26,8 @@ pub fn router(app: App) -> Router {
         .merge(studio::routes())
         .merge(sim::routes())
         .merge(parley::routes())
+        .merge(numbers::routes())
+        .merge(carrier_webhooks::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(max_body))

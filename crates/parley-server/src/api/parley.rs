@@ -56,7 +56,7 @@ async fn events(
             && address
                 .as_deref()
                 .is_none_or(|a| e.data["from"] == a || e.data["to"] == a)
-            && (types.is_empty() || types.iter().any(|t| *t == e.event))
+            && (types.is_empty() || types.contains(&e.event))
     };
     let hello = Event::default().event("ready").data("{}");
     let s = stream::unfold((rx, Some(hello)), move |(mut rx, first)| {

@@ -2,6 +2,7 @@
 //! default) delivers into the handset's mailbox in the same transaction; real carriers
 //! (Twilio, an HTTP relay) are durable delivery jobs run after the commit.
 
+pub mod carriers;
 pub mod simulator;
 
 use crate::domain::Op;
@@ -18,6 +19,8 @@ pub struct OutboundSms {
     pub body: Option<String>,
     pub media_urls: Vec<String>,
     pub conversation_sid: Option<String>,
+    /// The flow execution that sent it, so a carrier's failure report reaches the flow.
+    pub execution_sid: Option<String>,
 }
 
 /// Sends a message through the carrier of its `from` address. Errors are reasons a person
@@ -39,9 +42,17 @@ pub fn send_sms(op: &mut Op<'_, '_>, msg: OutboundSms) -> Result<Sent, String> {
     if msg.from.trim().is_empty() {
         return Err("the message has no sender address ('from' is empty)".into());
     }
-    simulator::deliver_to_handset(op, &msg)
-        .map(|_| Sent::Delivered)
-        .map_err(|e| e.to_string())
+    let carrier = carriers::sender(op, &msg.from)
+        .map_err(|e| e.to_string())?
+        .map(|s| s.carrier);
+    match carrier.as_deref() {
+        Some(c @ ("twilio" | "relay")) => carriers::enqueue(op, c, &msg)
+            .map(|_| Sent::Queued)
+            .map_err(|e| e.to_string()),
+        _ => simulator::deliver_to_handset(op, &msg)
+            .map(|_| Sent::Delivered)
+            .map_err(|e| e.to_string()),
+    }
 }
 
 /// Media objects (Twilio's `{sid, size, content_type, filename}`) for URLs; Parley keeps

@@ -31,6 +31,8 @@ pub const POST_EVENTS: &[&str] = &[
     "onDeliveryUpdated",
     "onUserAdded",
     "onUserUpdated",
+    // Parley: a flow handed its contact to a person (send-to-flex).
+    "onFlowHandoff",
     // legacy Programmable Chat names
     "onMessageSent",
     "onConversationDestroyed",

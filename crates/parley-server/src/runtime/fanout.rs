@@ -39,6 +39,7 @@ pub fn deliver(op: &mut Op<'_, '_>, conv: &ConversationRow, message: &MessageRow
                 body: message.body.clone(),
                 media_urls,
                 conversation_sid: Some(conv.sid.clone()),
+                execution_sid: None,
             },
         );
         let (status, error_code) = match &sent {

@@ -430,3 +430,18 @@ pub async fn ask_pre_hooks(
         }
     }
 }
+
+/// The whole inbound pipeline for a carrier's message: pre-event webhooks, then routing in
+/// one transaction.
+pub async fn receive(app: &App, account_sid: &str, mut inbound: Inbound) -> Result<Routed> {
+    let rejected = ask_pre_hooks(app, account_sid, &mut inbound).await?;
+    let actor = crate::domain::Actor {
+        source: inbound.source(),
+        fire_webhooks: true,
+    };
+    crate::domain::run(app, account_sid, actor, move |op| match rejected {
+        Some(why) => refuse(op, &inbound, why),
+        None => route(op, &inbound),
+    })
+    .await
+}

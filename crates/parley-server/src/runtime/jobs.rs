@@ -43,6 +43,9 @@ pub async fn run_job(app: &App, job: JobRow) -> Result<()> {
         studio::KIND_TIMER => studio_timer(app, &job).await,
         studio::KIND_HTTP => studio_http(app, &job).await,
         crate::webhooks::delivery::KIND_WEBHOOK => crate::webhooks::delivery::run(app, &job).await,
+        crate::channels::carriers::KIND_TWILIO | crate::channels::carriers::KIND_RELAY => {
+            crate::channels::carriers::run(app, &job).await
+        }
         other => Err(Error::invalid(format!("unknown job kind '{other}'"))),
     };
     match outcome {

@@ -245,6 +245,7 @@ fn apply(
                             body: Some(body),
                             media_urls,
                             conversation_sid: None,
+                            execution_sid: Some(exec.sid.clone()),
                         },
                     )
                     .map(|_| ()),

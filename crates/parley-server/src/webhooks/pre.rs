@@ -21,6 +21,9 @@ pub enum PreOutcome {
     Reject(String),
 }
 
+/// A pre-event webhook: its URL, method and Filters (JSON array text).
+type PreTarget = (String, String, String);
+
 fn wants(filters: &str, event: &str) -> bool {
     serde_json::from_str::<Vec<String>>(filters)
         .unwrap_or_default()
@@ -41,7 +44,7 @@ pub async fn check(
     let (token, targets) = app
         .store()
         .read(
-            move |tx| -> Result<(String, Vec<(String, String, String)>)> {
+            move |tx| -> Result<(String, Vec<PreTarget>)> {
                 let token = tx
                     .get::<parley_store::AccountRow>(&acct)?
                     .map(|a| a.auth_token)
