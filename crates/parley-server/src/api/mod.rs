@@ -1,6 +1,7 @@
 //! The HTTP API: the route table. Each Twilio resource has its own module holding its
 //! routes, handlers and JSON shapes.
 
+pub mod accounts;
 pub mod carrier_webhooks;
 pub mod conversations;
 pub mod lists;
@@ -27,6 +28,7 @@ pub fn router(app: App) -> Router {
         .merge(sim::routes())
         .merge(parley::routes())
         .merge(numbers::routes())
+        .merge(accounts::routes())
         .merge(carrier_webhooks::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

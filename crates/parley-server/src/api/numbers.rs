@@ -228,32 +228,13 @@ async fn list_numbers(
         "/2010-04-01/Accounts/{}/IncomingPhoneNumbers.json",
         acct.sid
     );
-    let start = page.page as usize * page.size;
-    let next = match (rows.has_next, rows.items.last()) {
-        (true, Some(last)) => Value::String(format!(
-            "{base}?PageSize={}&Page={}&PageToken=PT{}",
-            page.size,
-            page.page + 1,
-            token_after(last.seq)
-        )),
-        _ => Value::Null,
-    };
-    Ok(wire_json::ok(&json!({
-        "incoming_phone_numbers": rows.items.iter().map(number_view).collect::<Vec<_>>(),
-        "end": start + rows.items.len().saturating_sub(1),
-        "first_page_uri": format!("{base}?PageSize={}&Page=0", page.size),
-        "next_page_uri": next,
-        "page": page.page,
-        "page_size": page.size,
-        "previous_page_uri": null,
-        "start": start,
-        "uri": format!("{base}?PageSize={}&Page={}", page.size, page.page),
-    })))
-}
-
-fn token_after(seq: i64) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("a{seq}"))
+    Ok(wire_json::ok(&crate::wire::v2010::page(
+        &base,
+        "incoming_phone_numbers",
+        &page,
+        &rows,
+        number_view,
+    )))
 }
 
 fn sender_view(origin: &Origin, n: &PhoneNumberRow) -> Value {

@@ -8,6 +8,7 @@ pub mod form;
 pub mod json;
 pub mod origin;
 pub mod paging;
+pub mod v2010;
 
 pub use auth::Account;
 pub use form::{Form, Params, Query, WebhookEnabled};
