@@ -43,27 +43,25 @@ pub async fn check(
     let (acct, svc) = (account_sid.to_string(), service_sid.map(str::to_string));
     let (token, targets) = app
         .store()
-        .read(
-            move |tx| -> Result<(String, Vec<PreTarget>)> {
-                let token = tx
-                    .get::<parley_store::AccountRow>(&acct)?
-                    .map(|a| a.auth_token)
-                    .unwrap_or_default();
-                let mut t = Vec::new();
-                if let Some(s) = svc
-                    && let Some(s) = tx.get::<ServiceRow>(&s)?
-                    && let Some(url) = s.webhook_pre_url.clone()
-                {
-                    t.push((url, s.webhook_method.clone(), s.webhook_filters.clone()));
-                }
-                if let Some(c) = tx.get::<AccountConfigRow>(&acct)?
-                    && let Some(url) = c.webhook_pre_url.clone()
-                {
-                    t.push((url, c.webhook_method.clone(), c.webhook_filters.clone()));
-                }
-                Ok((token, t))
-            },
-        )
+        .read(move |tx| -> Result<(String, Vec<PreTarget>)> {
+            let token = tx
+                .get::<parley_store::AccountRow>(&acct)?
+                .map(|a| a.auth_token)
+                .unwrap_or_default();
+            let mut t = Vec::new();
+            if let Some(s) = svc
+                && let Some(s) = tx.get::<ServiceRow>(&s)?
+                && let Some(url) = s.webhook_pre_url.clone()
+            {
+                t.push((url, s.webhook_method.clone(), s.webhook_filters.clone()));
+            }
+            if let Some(c) = tx.get::<AccountConfigRow>(&acct)?
+                && let Some(url) = c.webhook_pre_url.clone()
+            {
+                t.push((url, c.webhook_method.clone(), c.webhook_filters.clone()));
+            }
+            Ok((token, t))
+        })
         .await?;
     let mut changes = Map::new();
     for (url, method, filters) in targets {
