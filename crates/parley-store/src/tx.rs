@@ -127,6 +127,27 @@ impl<'c> Tx<'c> {
         }
     }
 
+    /// Serialises work on `key` (a conversation, an address pair) across the nodes that
+    /// share the database, until this transaction ends. SQLite has one writer, so work is
+    /// already serialised there and this does nothing.
+    pub fn lock_key(&mut self, key: &str) -> Result<()> {
+        match &self.db {
+            Db::Sqlite(_) => {
+                let _ = key;
+                Ok(())
+            }
+        }
+    }
+
+    /// Locks the row with this key for the rest of the transaction (`SELECT … FOR UPDATE`
+    /// on PostgreSQL), so a read-modify-write of it cannot lose a concurrent change.
+    /// Returns the row as it is once locked. On SQLite (one writer) it is a plain read.
+    pub fn get_for_update<T: Record>(&mut self, key: &str) -> Result<Option<T>> {
+        match &self.db {
+            Db::Sqlite(_) => self.get::<T>(key),
+        }
+    }
+
     pub fn query_i64(&mut self, sql: &str, params: &[Param<'_>]) -> Result<Option<i64>> {
         self.query_opt(sql, params, |r| r.get::<Option<i64>>(0))
             .map(Option::flatten)

@@ -383,7 +383,7 @@ pub fn delete_rows(tx: &mut Tx<'_>, conv: &ConversationRow) -> Result<()> {
 
 /// Applies due timers (the conversation-timer job). Returns true if anything changed.
 pub fn apply_due_timers(op: &mut Op<'_, '_>, conv_sid: &str) -> Result<bool> {
-    let Some(mut conv) = op.tx.get::<ConversationRow>(conv_sid)? else {
+    let Some(mut conv) = op.tx.get_for_update::<ConversationRow>(conv_sid)? else {
         return Ok(false);
     };
     let now = op.now;

@@ -161,12 +161,17 @@ pub fn create_with_sid(
         Some(p) => Some(p.sid.clone()),
         None => author_participant(op.tx, &conv.sid, &author)?.map(|p| p.sid),
     };
-    let idx = conv.next_index;
-    conv.next_index += 1;
-    op.tx.execute(
-        "UPDATE conversations SET next_index = ?2 WHERE sid = ?1",
-        &[Param::Text(&conv.sid), Param::Int(conv.next_index)],
-    )?;
+    // Numbering in the database itself: the update also locks the conversation's row
+    // until the commit, so concurrent messages to one conversation (from several nodes)
+    // are numbered one after the other and never collide.
+    let idx = op
+        .tx
+        .query_i64(
+            "UPDATE conversations SET next_index = next_index + 1 WHERE sid = ?1 RETURNING next_index - 1",
+            &[Param::Text(&conv.sid)],
+        )?
+        .unwrap_or(conv.next_index);
+    conv.next_index = idx + 1;
     let created = input.date_created.unwrap_or(op.now);
     let mut message = MessageRow {
         seq: 0,

@@ -123,6 +123,11 @@ fn message_input(inbound: &Inbound) -> MessageInput {
 
 /// Routes one inbound message. The caller's `Op` carries the channel as its actor.
 pub fn route(op: &mut Op<'_, '_>, inbound: &Inbound) -> Result<Routed> {
+    // Two texts from one handset to one number at once must not both auto-create.
+    op.tx.lock_key(&format!(
+        "pair:{}:{}:{}",
+        op.account_sid, inbound.from, inbound.to
+    ))?;
     // 1. A conversation binds the pair.
     if let Some(binding) = op.tx.find::<BindingRow>(
         "account_sid = ?1 AND address = ?2 AND proxy_address = ?3",
@@ -131,7 +136,9 @@ pub fn route(op: &mut Op<'_, '_>, inbound: &Inbound) -> Result<Routed> {
             Param::Text(&inbound.from),
             Param::Text(&inbound.to),
         ],
-    )? && let Some(mut conv) = op.tx.get::<ConversationRow>(&binding.conversation_sid)?
+    )? && let Some(mut conv) = op
+        .tx
+        .get_for_update::<ConversationRow>(&binding.conversation_sid)?
         && conv.state != "closed"
     {
         let participant = op.tx.get::<ParticipantRow>(&binding.participant_sid)?;

@@ -136,6 +136,11 @@ fn resume_at(
     event: Event,
     depth: u32,
 ) -> Result<ExecutionRow> {
+    // The session is read-modify-written: hold the execution so that a timer and a reply
+    // arriving together (on two nodes) are applied one after the other.
+    let Some(exec) = op.tx.get_for_update::<ExecutionRow>(&exec.sid)? else {
+        return Ok(exec);
+    };
     if exec.status != "active" {
         return Ok(exec);
     }
