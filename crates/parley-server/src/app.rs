@@ -22,6 +22,8 @@ pub struct Config {
     /// Expose `POST /parley/v1/Clock` to move a manual clock (tests and demos only).
     pub dev_clock: bool,
     pub bound_addr: Arc<OnceLock<SocketAddr>>,
+    /// What outbound calls (webhooks, HTTP widgets, carriers) may reach.
+    pub outbound: crate::webhooks::guard::OutboundPolicy,
     /// The flow engine's safety limits (steps, loops, Liquid caps, HTTP widget bounds).
     pub flow_limits: parley_flow::Limits,
 }
@@ -34,6 +36,7 @@ impl Default for Config {
             max_body_bytes: 1024 * 1024,
             dev_clock: false,
             bound_addr: Arc::new(OnceLock::new()),
+            outbound: Default::default(),
             flow_limits: parley_flow::Limits::default(),
         }
     }
@@ -79,7 +82,7 @@ impl App {
             jobs_notify: Notify::new(),
             flows: Default::default(),
             limits: config.flow_limits.clone(),
-            http: http_client(),
+            http: http_client(config.outbound),
             live: Default::default(),
         }))
     }
@@ -101,7 +104,7 @@ impl App {
             jobs_notify: Notify::new(),
             flows: Default::default(),
             limits: config.flow_limits.clone(),
-            http: http_client(),
+            http: http_client(config.outbound),
             live: Default::default(),
         }))
     }
@@ -159,10 +162,15 @@ impl App {
     }
 }
 
-fn http_client() -> reqwest::Client {
+/// The client for every outbound call: the guard checks each address it connects to and
+/// each redirect it follows.
+fn http_client(policy: crate::webhooks::guard::OutboundPolicy) -> reqwest::Client {
+    use crate::webhooks::guard;
     reqwest::Client::builder()
         .user_agent(concat!("Parley/", env!("CARGO_PKG_VERSION")))
-        .redirect(reqwest::redirect::Policy::limited(5))
+        .redirect(guard::redirect_policy(policy))
+        .dns_resolver(guard::resolver(policy))
+        .connect_timeout(std::time::Duration::from_secs(5))
         .build()
         .unwrap_or_else(|_| reqwest::Client::new())
 }
