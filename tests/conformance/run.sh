@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Conformance of Parley's Conversations v1 API to Twilio's OpenAPI spec, in strict mode.
+#
+# Starts the real binary on a fresh database, seeds live resources (seed.py), and runs
+# schemathesis over all 103 Conversations v1 operations with the checks
+# not_a_server_error and response_schema_conformance against a copy of the spec in which
+# every response field is required (strict_spec.py). Prints a one-line summary
+# (st_summary.py) and exits 0 clean, 1 on any schema violation or server error,
+# 2 on errors, nothing tested, or an interrupted run.
+#
+#   tests/conformance/run.sh              # PARLEY_BIN=target/debug/parley by default
+#   ST_MAX_EXAMPLES=20 ST_TIMEOUT=170 tests/conformance/run.sh
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+HERE="$ROOT/tests/conformance"
+BIN="${PARLEY_BIN:-target/debug/parley}"
+[[ "$BIN" = /* ]] || BIN="$ROOT/$BIN"
+SPEC_SRC="${TWILIO_OAI:-$ROOT/specs/twilio-oai}/twilio_conversations_v1.json"   # vendored copy of Twilio's spec
+OUT="$ROOT/target/st"
+MAX_EXAMPLES="${ST_MAX_EXAMPLES:-25}"
+TIMEOUT="${ST_TIMEOUT:-170}"   # hard cap (seconds) on the schemathesis run itself
+ACCOUNT_SID="AC0123456789abcdef0123456789abcdef"
+AUTH_TOKEN="conformance-auth-token-0123456789"
+
+[[ -x "$BIN" ]] || { echo "conformance: no parley binary at $BIN (cargo build, or set PARLEY_BIN)" >&2; exit 2; }
+[[ -f "$SPEC_SRC" ]] || { echo "conformance: spec not found at $SPEC_SRC (set TWILIO_OAI)" >&2; exit 2; }
+
+VENV="$ROOT/.venv"
+if [[ ! -x "$VENV/bin/st" ]]; then
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q -r "$ROOT/tests/e2e/requirements.txt"
+fi
+PY="$VENV/bin/python"
+
+rm -rf "$OUT/work" "$OUT/report"
+mkdir -p "$OUT/work" "$OUT/report"
+"$PY" "$HERE/strict_spec.py" "$SPEC_SRC" "$OUT/twilio_conversations_v1.strict.json"
+
+# The server: fresh db, known account. Outbound HTTP (webhooks the fuzzer configures with
+# random URLs) goes to a proxy on a closed loopback port, so nothing leaves the machine.
+SERVER_PID=""
+cleanup() { [[ -n "$SERVER_PID" ]] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null; true; }
+trap cleanup EXIT
+env -u PARLEY_DB -u PARLEY_PUBLIC_URL \
+  PARLEY_ACCOUNT_SID="$ACCOUNT_SID" PARLEY_AUTH_TOKEN="$AUTH_TOKEN" PARLEY_LOG=warn \
+  HTTP_PROXY=http://127.0.0.1:9 HTTPS_PROXY=http://127.0.0.1:9 ALL_PROXY=http://127.0.0.1:9 NO_PROXY= \
+  http_proxy=http://127.0.0.1:9 https_proxy=http://127.0.0.1:9 all_proxy=http://127.0.0.1:9 no_proxy= \
+  "$BIN" serve --addr 127.0.0.1:0 --db "sqlite://$OUT/work/parley.db" >"$OUT/work/server.out" 2>"$OUT/work/server.err" &
+SERVER_PID=$!
+BASE=""
+for _ in $(seq 1 300); do
+  BASE="$(sed -n 's/^Parley listening on \(http[^ ]*\).*/\1/p' "$OUT/work/server.out")"
+  [[ -n "$BASE" ]] && break
+  kill -0 "$SERVER_PID" 2>/dev/null || { cat "$OUT/work/server.err" >&2; echo "conformance: server exited" >&2; exit 2; }
+  sleep 0.1
+done
+[[ -n "$BASE" ]] || { echo "conformance: server did not start" >&2; exit 2; }
+echo "conformance: parley at $BASE"
+
+export NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost
+"$PY" "$HERE/seed.py" "$BASE" "$ACCOUNT_SID" "$AUTH_TOKEN" "$OUT/twilio_conversations_v1.strict.json" "$OUT/work/st.toml"
+
+# Run from the work dir: schemathesis writes its .schemathesis/ crash cache into the cwd.
+set +e
+(cd "$OUT/work" && timeout -s INT "$TIMEOUT" "$VENV/bin/st" --config-file "$OUT/work/st.toml" run \
+  "$OUT/twilio_conversations_v1.strict.json" \
+  --url "$BASE" --auth "$ACCOUNT_SID:$AUTH_TOKEN" \
+  --phases examples,coverage,fuzzing,stateful --max-examples "$MAX_EXAMPLES" \
+  --seed 1 --generation-database none \
+  --checks not_a_server_error,response_schema_conformance --request-timeout 5 \
+  --report json --report-dir "$OUT/report" --no-color) >"$OUT/st-output.txt" 2>&1
+ST_RC=$?
+set -e
+sed -n '/^=* SUMMARY =*$/,$p' "$OUT/st-output.txt" | head -40
+grep -q "Traceback\|Internal Error" "$OUT/st-output.txt" && { tail -30 "$OUT/st-output.txt"; }
+echo "conformance: st exit $ST_RC; full output in $OUT/st-output.txt"
+"$PY" "$HERE/check_deletes.py" "$BASE" "$ACCOUNT_SID" "$AUTH_TOKEN" "$OUT/work/st.toml.deletes.json"
+"$PY" "$HERE/st_summary.py" "$OUT/report"
