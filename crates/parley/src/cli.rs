@@ -1,12 +1,12 @@
-//! Command-line parsing and dispatch to the subcommands.
+//! The command tree (clap types) and dispatch to the one module per command.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
-use parley_server::core::Shutdown;
-use parley_server::server::{ServeOptions, serve};
-use parley_store::{DbUrl, Durability};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::{chat, flow_deploy, flow_diff, flow_test, flow_validate, serve};
 
 #[derive(Parser)]
 #[command(
@@ -23,114 +23,166 @@ struct Cli {
 enum Command {
     /// Start the server (embedded SQLite by default; no setup needed).
     Serve(ServeArgs),
+    /// Work with Studio flow definitions: validate, test, deploy, diff.
+    #[command(subcommand)]
+    Flow(FlowCommand),
+    /// Chat with a running server as a virtual handset (the phone simulator).
+    Chat(ChatArgs),
+}
+
+#[derive(Subcommand)]
+enum FlowCommand {
+    /// Validate flow definitions as the API does; exit 1 if any has errors.
+    Validate(ValidateArgs),
+    /// Run scripted flow tests (YAML) against the engine; no server needed.
+    Test(TestArgs),
+    /// Validate, then create or update a flow on the server.
+    Deploy(DeployArgs),
+    /// Compare two flow definitions widget by widget; exit 1 when they differ.
+    Diff(DiffArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
-enum SyncMode {
+pub enum SyncMode {
     /// fsync every commit (survives power loss).
     Full,
     /// Survives a crash of the process, not of the machine.
     Normal,
 }
 
-#[derive(clap::Args)]
-struct ServeArgs {
+#[derive(Args)]
+pub struct ServeArgs {
     /// Address to listen on (port 0 picks a free port; the bound address is printed).
     #[arg(long, default_value = "127.0.0.1:8686")]
-    addr: SocketAddr,
+    pub addr: SocketAddr,
     /// Database URL: sqlite://PATH.
     #[arg(long, default_value = "sqlite://parley.db", env = "PARLEY_DB")]
-    db: String,
+    pub db: String,
     /// Log filter (error, warn, info, debug, trace, or a tracing filter expression).
     #[arg(long, default_value = "info", env = "PARLEY_LOG")]
-    log_level: String,
+    pub log_level: String,
     /// Durability of SQLite commits.
     #[arg(long, value_enum, default_value = "full")]
-    sqlite_sync: SyncMode,
+    pub sqlite_sync: SyncMode,
     /// Origin used in absolute URLs instead of the request's Host (behind a proxy).
     #[arg(long, env = "PARLEY_PUBLIC_URL")]
-    public_url: Option<String>,
+    pub public_url: Option<String>,
     /// Largest accepted request body, in bytes.
     #[arg(long, default_value_t = 1024 * 1024)]
-    max_body_bytes: usize,
+    pub max_body_bytes: usize,
     /// Use a manual clock moved by POST /parley/v1/Clock (tests and demos only).
     #[arg(long, hide = true)]
-    dev_clock: bool,
+    pub dev_clock: bool,
 }
 
-fn init_logging(level: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_new(level)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr)
-        .try_init();
+/// Where the server is and who we are to it.
+#[derive(Args, Clone)]
+pub struct ServerArgs {
+    /// Base URL of the Parley server.
+    #[arg(long, env = "PARLEY_URL", default_value = "http://127.0.0.1:8686")]
+    pub url: String,
+    /// Account SID (default: PARLEY_ACCOUNT_SID, then TWILIO_ACCOUNT_SID).
+    #[arg(long)]
+    pub account_sid: Option<String>,
+    /// Auth Token (default: PARLEY_AUTH_TOKEN, then TWILIO_AUTH_TOKEN).
+    #[arg(long)]
+    pub auth_token: Option<String>,
+}
+
+#[derive(Args)]
+pub struct ValidateArgs {
+    /// Flow definition files (JSON, as the Studio canvas exports them).
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Do not print the files that are valid, only findings.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Args)]
+pub struct TestArgs {
+    /// Test files (YAML) or directories searched recursively for *.yaml / *.yml.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Write a JUnit XML report to this file (for CI).
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Run only the cases whose name contains this text.
+    #[arg(long, value_name = "TEXT")]
+    pub filter: Option<String>,
+}
+
+#[derive(Args)]
+pub struct DeployArgs {
+    /// Flow definition files to deploy.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Update this flow (FW…) instead of finding it by name (one file only).
+    #[arg(long, value_name = "FW…")]
+    pub sid: Option<String>,
+    /// The flow's FriendlyName (default: the file name without its extension; one file only).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Publish the new revision (Status=published); otherwise it is saved as a draft.
+    #[arg(long)]
+    pub publish: bool,
+    /// Commit message of the new revision.
+    #[arg(long, short)]
+    pub message: Option<String>,
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
+#[derive(Args)]
+pub struct DiffArgs {
+    /// One or two operands, each a flow file or (with --sid/--name) a revision: a number,
+    /// LatestPublished or LatestRevision. One file is compared against the flow's published
+    /// revision on the server.
+    #[arg(required = true, num_args = 1..=2, value_name = "FILE|REVISION")]
+    pub operands: Vec<String>,
+    /// The flow on the server (FW…).
+    #[arg(long, value_name = "FW…")]
+    pub sid: Option<String>,
+    /// The flow on the server by FriendlyName (default for one file: the file's stem).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Also report widgets that only moved on the canvas (offset changes).
+    #[arg(long)]
+    pub layout: bool,
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
+#[derive(Args)]
+pub struct ChatArgs {
+    /// The Parley address to text (the flow's number).
+    #[arg(long)]
+    pub to: String,
+    /// The handset's own number.
+    #[arg(long, default_value = "+15558675310")]
+    pub from: String,
+    /// After each line sent, wait for this many replies before reading the next line
+    /// (for piped input; replies are always printed as they arrive).
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub wait_replies: usize,
+    /// Longest wait for those replies, in seconds; when it passes, chat exits with status 1.
+    #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
+    pub timeout: f64,
+    /// Poll the simulator instead of using the live event stream.
+    #[arg(long)]
+    pub poll: bool,
+    #[command(flatten)]
+    pub server: ServerArgs,
 }
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve(args) => run_serve(args),
-    }
-}
-
-fn env_opt(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.is_empty())
-}
-
-fn run_serve(args: ServeArgs) -> ExitCode {
-    init_logging(&args.log_level);
-    let db = match DbUrl::parse(&args.db) {
-        Ok(db) => db,
-        Err(e) => {
-            eprintln!("error: --db: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let config = parley_server::Config {
-        public_url: args.public_url,
-        max_body_bytes: args.max_body_bytes,
-        dev_clock: args.dev_clock,
-        ..Default::default()
-    };
-    let opts = ServeOptions {
-        addr: args.addr,
-        db,
-        durability: match args.sqlite_sync {
-            SyncMode::Full => Durability::Full,
-            SyncMode::Normal => Durability::Normal,
-        },
-        account_sid: env_opt("PARLEY_ACCOUNT_SID"),
-        auth_token: env_opt("PARLEY_AUTH_TOKEN"),
-        config,
-    };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let result = runtime.block_on(serve(opts, Shutdown::default(), |started| {
-        println!("Parley listening on http://{}", started.addr);
-        println!("Account SID: {}", started.account_sid);
-        match &started.new_auth_token {
-            Some(token) => println!("Auth Token:  {token}   (shown once; keep it)"),
-            None => println!("Auth Token:  (set at first start; see PARLEY_AUTH_TOKEN)"),
-        }
-        use std::io::Write;
-        let _ = std::io::stdout().flush();
-    }));
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
-        }
+        Command::Serve(args) => serve::run(args),
+        Command::Flow(FlowCommand::Validate(args)) => flow_validate::run(&args),
+        Command::Flow(FlowCommand::Test(args)) => flow_test::run(&args),
+        Command::Flow(FlowCommand::Deploy(args)) => flow_deploy::run(&args),
+        Command::Flow(FlowCommand::Diff(args)) => flow_diff::run(&args),
+        Command::Chat(args) => chat::run(&args),
     }
 }
