@@ -5,6 +5,7 @@
 pub mod api;
 pub mod app;
 pub mod channels;
+pub mod console;
 pub mod core;
 pub mod domain;
 pub mod error;

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::{chat, flow_deploy, flow_diff, flow_test, flow_validate, serve};
+use crate::{accounts, bench, chat, flow_deploy, flow_diff, flow_test, flow_validate, serve};
 
 #[derive(Parser)]
 #[command(
@@ -28,6 +28,64 @@ enum Command {
     Flow(FlowCommand),
     /// Chat with a running server as a virtual handset (the phone simulator).
     Chat(ChatArgs),
+    /// Manage accounts on a running server (each sees only its own resources).
+    #[command(subcommand)]
+    Accounts(AccountsCommand),
+    /// Measure throughput, latency and memory (see BENCHMARKS.md).
+    Bench(BenchArgs),
+}
+
+#[derive(Subcommand)]
+pub enum AccountsCommand {
+    /// Create an account; prints its Account SID and Auth Token.
+    Create(AccountCreateArgs),
+}
+
+#[derive(Args)]
+pub struct AccountCreateArgs {
+    /// The new account's FriendlyName.
+    #[arg(long, default_value = "Parley account")]
+    pub name: String,
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
+#[derive(Args)]
+pub struct BenchArgs {
+    /// Scenarios to run, comma-separated: baseline, rest, tutorial, scaling, idle (default: all).
+    #[arg(long, value_delimiter = ',')]
+    pub scenario: Vec<String>,
+    /// Virtual handsets in the tutorial scenario.
+    #[arg(long, default_value_t = 1000)]
+    pub handsets: usize,
+    /// Concurrent connections of the load generator.
+    #[arg(long, default_value_t = 64)]
+    pub connections: usize,
+    /// Seconds each measurement runs.
+    #[arg(long, default_value_t = 10.0)]
+    pub duration: f64,
+    /// Executions left waiting for a reply in the idle scenario.
+    #[arg(long, default_value_t = 100_000)]
+    pub idle_executions: usize,
+    /// Stored-conversation levels of the scaling table.
+    #[arg(long, value_delimiter = ',', default_value = "1000,10000,100000")]
+    pub scaling_levels: Vec<usize>,
+    /// A few seconds of everything with small numbers (CI smoke run).
+    #[arg(long)]
+    pub quick: bool,
+    /// Bench a running server instead of starting one (needs its credentials).
+    #[arg(long)]
+    pub url: Option<String>,
+    #[arg(long, env = "PARLEY_ACCOUNT_SID")]
+    pub account_sid: Option<String>,
+    #[arg(long, env = "PARLEY_AUTH_TOKEN")]
+    pub auth_token: Option<String>,
+    /// Extra arguments for the server the bench starts, e.g. "--sqlite-sync normal".
+    #[arg(long, allow_hyphen_values = true)]
+    pub server_args: Option<String>,
+    /// Also write the report as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -73,6 +131,12 @@ pub struct ServeArgs {
     /// Use a manual clock moved by POST /parley/v1/Clock (tests and demos only).
     #[arg(long, hide = true)]
     pub dev_clock: bool,
+    /// Let flows and webhooks call private network addresses (10/8, 172.16/12, 192.168/16…).
+    #[arg(long, env = "PARLEY_ALLOW_PRIVATE_NETWORKS")]
+    pub allow_private_networks: bool,
+    /// Refuse calls to loopback addresses too (a shared deployment; the local default allows them).
+    #[arg(long)]
+    pub deny_loopback: bool,
 }
 
 /// Where the server is and who we are to it.
@@ -184,5 +248,7 @@ pub fn main() -> ExitCode {
         Command::Flow(FlowCommand::Deploy(args)) => flow_deploy::run(&args),
         Command::Flow(FlowCommand::Diff(args)) => flow_diff::run(&args),
         Command::Chat(args) => chat::run(&args),
+        Command::Accounts(AccountsCommand::Create(args)) => accounts::create(&args),
+        Command::Bench(args) => bench::run(&args),
     }
 }

@@ -1,5 +1,7 @@
 //! The `parley` command line: one module per command, dispatched from [`cli`].
 
+mod accounts;
+mod bench;
 mod chat;
 mod cli;
 mod client;

@@ -33,6 +33,10 @@ pub fn run(args: ServeArgs) -> ExitCode {
         public_url: args.public_url,
         max_body_bytes: args.max_body_bytes,
         dev_clock: args.dev_clock,
+        outbound: parley_server::webhooks::guard::OutboundPolicy {
+            allow_loopback: !args.deny_loopback,
+            allow_private: args.allow_private_networks,
+        },
         ..Default::default()
     };
     let opts = ServeOptions {

@@ -148,7 +148,7 @@ impl Api {
             .await
             .expect("GET");
         assert!(r.status().is_success(), "GET {path}: {}", r.status());
-        r.json().await.expect("JSON")
+        serde_json::from_str(&r.text().await.expect("body")).expect("JSON")
     }
 
     /// Publishes a flow and makes `NUMBER` auto-create conversations that run it.
@@ -320,7 +320,7 @@ async fn two_nodes_share_one_postgres() {
         .expect("event stream");
     let watch = tokio::spawn(read_events(stream, 2));
 
-    const HANDSETS: usize = 40;
+    const HANDSETS: usize = 100;
     let answers = ["yes", "no", "maybe"];
     let mut tasks = Vec::new();
     for i in 0..HANDSETS {

@@ -27,6 +27,7 @@ pub fn router(app: App) -> Router {
         .merge(studio::routes())
         .merge(sim::routes())
         .merge(parley::routes())
+        .merge(crate::console::routes())
         .merge(numbers::routes())
         .merge(accounts::routes())
         .merge(carrier_webhooks::routes())

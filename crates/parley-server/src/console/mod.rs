@@ -20,7 +20,7 @@ struct Asset {
 }
 
 macro_rules! asset {
-    ($name:literal, $type:literal) => {
+    ($name:literal, $type:expr) => {
         Asset {
             name: $name,
             content_type: $type,
@@ -55,7 +55,10 @@ const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-
 
 pub fn routes() -> Router<App> {
     Router::new()
-        .route("/console", get(|| async { Redirect::permanent("/console/") }))
+        .route(
+            "/console",
+            get(|| async { Redirect::permanent("/console/") }),
+        )
         .route("/console/", get(|| async { serve("index.html") }))
         .route("/console/{file}", get(asset_file))
 }
@@ -84,13 +87,68 @@ fn serve(name: &str) -> Response {
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     resp
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::body::Body;
+    use axum::http::{HeaderMap, Request, StatusCode};
+    use tower::ServiceExt;
+
+    use crate::testkit::TestApp;
+
+    /// Status, headers and body of an unauthenticated GET through the full router.
+    async fn fetch(t: &TestApp, uri: &str) -> (StatusCode, HeaderMap, String) {
+        let req = Request::get(uri).body(Body::empty()).expect("request");
+        let resp = t.router.clone().oneshot(req).await.expect("response");
+        let (status, headers) = (resp.status(), resp.headers().clone());
+        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
+            .await
+            .expect("body");
+        (
+            status,
+            headers,
+            String::from_utf8_lossy(&bytes).into_owned(),
+        )
+    }
+
+    fn header_of(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
+        headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    #[tokio::test]
+    async fn the_console_is_served_without_credentials_and_holds_no_data() {
+        let t = TestApp::new().await;
+        let (status, headers, _) = fetch(&t, "/console").await;
+        assert_eq!(status, StatusCode::PERMANENT_REDIRECT);
+        assert_eq!(header_of(&headers, header::LOCATION), Some("/console/"));
+
+        let (status, headers, body) = fetch(&t, "/console/").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(
+            header_of(&headers, header::CONTENT_TYPE),
+            Some("text/html; charset=utf-8")
+        );
+        assert_eq!(
+            header_of(&headers, header::CONTENT_SECURITY_POLICY),
+            Some(CSP)
+        );
+        assert!(body.contains(r#"<script type="module" src="app.js">"#));
+
+        let (status, headers, _) = fetch(&t, "/console/canvas.js").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(header_of(&headers, header::CONTENT_TYPE), Some(JS));
+
+        let (status, _, body) = fetch(&t, "/console/secrets.txt").await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert!(body.contains("20404"), "{body}");
+    }
 
     #[test]
     fn every_module_the_page_imports_is_embedded() {

@@ -6,6 +6,8 @@
 import { s } from './dom.js';
 
 export const BOX_W = 210;
+/** Rough width of a character of the 12px labels, to keep labels from overlapping. */
+const LABEL_CHAR_W = 6.8;
 export const BOX_H = 62;
 const PAD = 50;
 const ERROR_LINE = 15;
@@ -48,6 +50,33 @@ function transitionLabel(t) {
   const c = Array.isArray(t.conditions) && t.conditions[0];
   if (t.event === 'match' && c && c.value !== undefined) return clip(`match: ${c.value}`, 30);
   return t.event || '?';
+}
+
+function marker(id, cls) {
+  // userSpaceOnUse: the head keeps its size whatever the stroke width of the arrow.
+  return s('marker', { id, viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 11, markerHeight: 11, markerUnits: 'userSpaceOnUse', orient: 'auto-start-reverse' },
+    s('path', { d: 'M0,0 L10,5 L0,10 z', class: cls }));
+}
+
+/**
+ * Places arrow labels one by one; a label that would overlap one already placed moves
+ * down (then up) until it is clear, so two arrows leaving a split side by side stay legible.
+ */
+function labelPlacer() {
+  const placed = [];
+  const clash = (a) => placed.some((b) => Math.abs(a.x - b.x) * 2 < a.w + b.w && Math.abs(a.y - b.y) < 15);
+  return (x, y, text) => {
+    const w = text.length * LABEL_CHAR_W + 30;
+    for (const dy of [0, 16, -16, 32, -32, 48, -48]) {
+      const box = { x, y: y + dy, w };
+      if (!clash(box)) {
+        placed.push(box);
+        return box;
+      }
+    }
+    placed.push({ x, y, w });
+    return { x, y };
+  };
 }
 
 function curve(sx, sy, tx, ty) {
@@ -111,17 +140,18 @@ export function drawFlow(definition, opts = {}) {
     s(
       'defs',
       {},
-      s('marker', { id: `${id}-arrow`, viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' },
-        s('path', { d: 'M0,0 L10,5 L0,10 z', class: 'arrowhead' })),
-      s('marker', { id: `${id}-arrow-taken`, viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' },
-        s('path', { d: 'M0,0 L10,5 L0,10 z', class: 'arrowhead taken' })),
+      marker(`${id}-arrow`, 'arrowhead'),
+      marker(`${id}-arrow-taken`, 'arrowhead taken'),
     ),
   );
 
   const edges = s('g', { class: 'edges' });
   const labels = s('g', { class: 'edge-labels' });
   const boxes = s('g', { class: 'widgets' });
-  svg.append(edges, boxes, labels);
+  // Error callouts go over everything: they must stay readable across arrows.
+  const callouts = s('g', { class: 'error-callouts' });
+  svg.append(edges, boxes, labels, callouts);
+  const placeLabel = labelPlacer();
 
   for (const from of placed.values()) {
     const transitions = (from.state.transitions || []).filter((t) => t && t.next);
@@ -133,11 +163,16 @@ export function drawFlow(definition, opts = {}) {
       if (!to) {
         // Points at a widget that is not there: a red stub says where it meant to go.
         edges.append(s('path', { class: 'edge dangling', d: `M${sx},${sy} L${sx},${sy + 40}` }));
-        labels.append(s('text', { class: 'edge-label dangling', x: sx + 4, y: sy + 32 }, `${label} → ${t.next}?`));
+        // The widget's error callout already says it; a label would sit under it.
+        if (errors.has(from.state.name)) return;
+        const text = `${label} → ${t.next}?`;
+        const at = placeLabel(sx + 4 + (text.length * LABEL_CHAR_W) / 2, sy + 32, text);
+        labels.append(s('text', { class: 'edge-label dangling', x: at.x, y: at.y, 'text-anchor': 'middle' }, text));
         return;
       }
       const taken = Boolean(path && path.edges.has(`${from.state.name}→${t.next}`));
       const c = curve(sx, sy, to.x + BOX_W / 2, to.y);
+      const at = placeLabel(c.mid.x, c.mid.y, label);
       edges.append(
         s('path', {
           class: `edge${taken ? ' taken' : ''}`,
@@ -147,8 +182,13 @@ export function drawFlow(definition, opts = {}) {
         }),
       );
       labels.append(
-        s('text', { class: `edge-label${taken ? ' taken' : ''}`, x: c.mid.x, y: c.mid.y, 'text-anchor': 'middle' },
-          s('title', {}, t.event || ''), label),
+        s('text', {
+          class: `edge-label${taken ? ' taken' : ''}`,
+          x: at.x,
+          y: at.y,
+          'text-anchor': 'middle',
+          dataset: { from: from.state.name, to: t.next, event: t.event || '' },
+        }, label),
       );
     });
   }
@@ -190,15 +230,13 @@ export function drawFlow(definition, opts = {}) {
         s('g', { class: 'error-badge', transform: `translate(${BOX_W - 14},${BOX_H / 2})` },
           s('circle', { r: 10 }), s('text', { 'text-anchor': 'middle', y: 5 }, '!')),
       );
-      const text = s('text', { class: 'widget-error', x: 0, y: BOX_H + 16 });
-      let line = 0;
-      for (const m of errs) {
-        for (const part of wrap(m, ERROR_CHARS)) {
-          text.append(s('tspan', { x: 0, y: BOX_H + 16 + line * ERROR_LINE }, part));
-          line += 1;
-        }
-      }
-      g.append(text);
+      const lines = errs.flatMap((m) => wrap(m, ERROR_CHARS));
+      const width = Math.max(BOX_W, 12 + Math.max(...lines.map((l) => l.length)) * LABEL_CHAR_W);
+      callouts.append(
+        s('g', { class: 'widget-error', transform: `translate(${p.x},${p.y + BOX_H + 6})`, dataset: { widget: st.name } },
+          s('rect', { width, height: 8 + lines.length * ERROR_LINE, rx: 4 }),
+          s('text', {}, lines.map((part, i) => s('tspan', { x: 6, y: 15 + i * ERROR_LINE }, part)))),
+      );
     }
     if (opts.onSelect && !p.ghost) {
       const select = () => opts.onSelect(st);

@@ -54,9 +54,11 @@ function dispatch(frame) {
 
 /** Parses SSE text: frames end at a blank line; `:` lines are keep-alive comments. */
 export function parseFrames(buffer, emit) {
-  const normalized = buffer.replace(/\r\n?/g, '\n');
+  // A chunk may end between the \r and \n of one line break: keep that \r for the next.
+  const cut = buffer.endsWith('\r') ? buffer.length - 1 : buffer.length;
+  const normalized = buffer.slice(0, cut).replace(/\r\n?/g, '\n');
   const blocks = normalized.split('\n\n');
-  const rest = blocks.pop();
+  const rest = blocks.pop() + buffer.slice(cut);
   for (const block of blocks) {
     const frame = { event: '', data: '', id: '' };
     const data = [];
