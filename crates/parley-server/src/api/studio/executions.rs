@@ -203,11 +203,18 @@ async fn list(
         let flow = flows::get(tx, &acct.sid, &fs)?;
         let mut f = Filter::default();
         f.and("flow_sid", "=", Arg::Text(flow.sid));
+        // Clients see `date_created` in whole seconds, so the bounds compare at that
+        // precision: an execution shown as created at T is inside [T, T] even when it was
+        // stored at T + 0.5 s (a plain `<= T` left it out).
         if let Some(s) = from {
-            f.and("date_created", ">=", Arg::Int(s));
+            f.and("date_created", ">=", Arg::Int(s.div_euclid(1000) * 1000));
         }
         if let Some(s) = to {
-            f.and("date_created", "<=", Arg::Int(s));
+            f.and(
+                "date_created",
+                "<",
+                Arg::Int((s.div_euclid(1000) + 1) * 1000),
+            );
         }
         if let Some(s) = status {
             f.and("status", "=", Arg::Text(s));
