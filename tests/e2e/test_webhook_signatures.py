@@ -205,12 +205,6 @@ def test_global_webhook_sees_a_new_sms_conversation(server_factory, receiver, ph
     assert receiver.requests.empty()
 
 
-@pytest.mark.xfail(
-    reason="Parley's job worker runs the deliveries of one operation concurrently, so the "
-    "receiver gets onConversationAdded/onParticipantAdded/onMessageAdded of one inbound text "
-    "in any order (runtime/jobs.rs worker; the Rust tests drain sequentially and do not see it)",
-    strict=False,
-)
 def test_global_webhook_events_arrive_in_order(server_factory, receiver, phone):
     server = server_factory()
     v1 = server.client().conversations.v1

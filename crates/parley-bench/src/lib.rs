@@ -101,13 +101,15 @@ pub async fn run(opts: Options) -> Result<Report> {
         let server = start(&opts).await?;
         let pool = pool_for(&server, c);
         eprintln!("server at {} — {}", server.addr, report.machine);
-        let baseline = scenarios::baseline(pool.clone(), c, d).await?;
-        let base_rate = baseline.per_second;
+        let baseline = if opts.wants("baseline") { Some(scenarios::baseline(pool.clone(), c, d).await?) } else { None };
+        let base_rate = baseline.as_ref().map(|b| b.per_second).unwrap_or(0.0);
         let push = |name: &str, s: Summary, report: &mut Report| {
             let ratio = (base_rate > 0.0).then(|| s.per_second / base_rate);
             report.rows.push(Row { name: name.to_string(), summary: s, ratio_to_baseline: ratio });
         };
-        push("baseline: GET /healthz", baseline, &mut report);
+        if let Some(b) = baseline {
+            push("baseline: GET /healthz", b, &mut report);
+        }
         if opts.wants("rest") {
             push("rest: conversation create", scenarios::conversation_creates(pool.clone(), c, d).await?, &mut report);
             push("rest: message create", scenarios::message_creates(pool.clone(), c, d).await?, &mut report);

@@ -65,6 +65,7 @@ pub struct AppInner {
     /// The one HTTP client for outbound calls (connection pooling across calls).
     http: reqwest::Client,
     live: crate::runtime::live::LiveBus,
+    account_flags: crate::runtime::account_flags::FlagsCache,
 }
 
 #[derive(Clone)]
@@ -84,6 +85,7 @@ impl App {
             limits: config.flow_limits.clone(),
             http: http_client(config.outbound),
             live: Default::default(),
+            account_flags: Default::default(),
         }))
     }
 
@@ -106,6 +108,7 @@ impl App {
             limits: config.flow_limits.clone(),
             http: http_client(config.outbound),
             live: Default::default(),
+            account_flags: Default::default(),
         }))
     }
 
@@ -147,6 +150,10 @@ impl App {
 
     pub fn flows(&self) -> &crate::runtime::flow_cache::FlowCache {
         &self.0.flows
+    }
+
+    pub fn account_flags(&self) -> &crate::runtime::account_flags::FlagsCache {
+        &self.0.account_flags
     }
 
     pub fn live(&self) -> &crate::runtime::live::LiveBus {

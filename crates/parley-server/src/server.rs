@@ -58,6 +58,9 @@ async fn bootstrap_account(
     let out = app
         .store()
         .write(move |tx| -> Result<(String, Option<String>), Error> {
+            // Scale-out: nodes starting together on one database must not both create
+            // the account (or its defaults); the second waits, then finds it.
+            tx.lock_key("parley:bootstrap")?;
             let now = a2.now_ms();
             let sids = a2.sids().as_ref();
             if sid.is_some() || token.is_some() {
@@ -107,6 +110,7 @@ pub async fn serve(
         new_auth_token: new_token,
     });
 
+    listen_to_other_nodes(&app, shutdown.clone());
     let worker = tokio::spawn(crate::runtime::jobs::worker(app.clone(), shutdown.clone()));
     let signals = shutdown.clone();
     tokio::spawn(async move {
@@ -121,6 +125,39 @@ pub async fn serve(
         .await?;
     let _ = worker.await;
     Ok(())
+}
+
+/// Scale-out on PostgreSQL: several nodes share the database and nothing else. This node
+/// announces its live events to the others, and hears theirs and their newly scheduled
+/// jobs (LISTEN/NOTIFY), so its workers wake at once instead of at their next poll.
+fn listen_to_other_nodes(app: &App, shutdown: Shutdown) {
+    if !app.store().is_shared() {
+        return;
+    }
+    app.live().set_shared(true);
+    let mut listener = app.store().listen(&[
+        crate::domain::JOBS_CHANNEL,
+        crate::runtime::live::LIVE_CHANNEL,
+    ]);
+    let app = app.clone();
+    tokio::spawn(async move {
+        loop {
+            let note = tokio::select! {
+                n = listener.recv() => n,
+                _ = shutdown.triggered() => return,
+            };
+            match note {
+                Some(n) if n.channel == crate::domain::JOBS_CHANNEL => {
+                    app.jobs_notify().notify_one()
+                }
+                Some(n) if n.channel == crate::runtime::live::LIVE_CHANNEL => {
+                    app.live().publish_announced(&n.payload)
+                }
+                Some(_) => {}
+                None => return,
+            }
+        }
+    });
 }
 
 async fn wait_for_signal() {

@@ -1,9 +1,9 @@
-//! A test harness for in-process HTTP tests (axum's `oneshot`): a fresh SQLite file, a
-//! manual clock, predictable SIDs, one account, and helpers to drain due jobs instead of
-//! sleeping. Also a local webhook receiver. Used by the crate's tests and benchmarks.
+//! A test harness for in-process HTTP tests (axum's `oneshot`): a fresh database (a SQLite
+//! file, or a PostgreSQL schema of its own when `PARLEY_TEST_PG` is set), a manual clock,
+//! predictable SIDs, one account, and helpers to drain due jobs instead of sleeping. Also a
+//! local webhook receiver. Used by the crate's tests and benchmarks.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -25,23 +25,42 @@ pub const START_MS: i64 = 1_704_067_200_000;
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
-/// A database file that is removed when the last holder drops it.
-pub struct TempDb(PathBuf);
+/// A fresh database for one test, removed when the last holder drops it: a SQLite file, or
+/// (when `PARLEY_TEST_PG` names a PostgreSQL server) a schema of its own on that server,
+/// so the whole suite runs on either backend unchanged.
+pub struct TempDb {
+    url: DbUrl,
+    /// Keeps the PostgreSQL schema alive; dropping it drops the schema.
+    _pg: Option<parley_store::testing::PgSchema>,
+}
 
 impl TempDb {
     pub fn new() -> TempDb {
+        if let Some(schema) = parley_store::testing::PgSchema::from_env() {
+            let schema = schema.expect("PARLEY_TEST_PG is set but its server cannot be reached");
+            // A test needs few connections; many tests run at once on one server.
+            let url = DbUrl::Postgres(schema.url().clone().with_pool_size(4));
+            return TempDb {
+                url,
+                _pg: Some(schema),
+            };
+        }
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos())
             .unwrap_or(0);
-        TempDb(
-            std::env::temp_dir().join(format!("parley-test-{}-{n}-{nanos}.db", std::process::id())),
-        )
+        TempDb {
+            url: DbUrl::Sqlite(
+                std::env::temp_dir()
+                    .join(format!("parley-test-{}-{n}-{nanos}.db", std::process::id())),
+            ),
+            _pg: None,
+        }
     }
 
-    pub fn path(&self) -> &std::path::Path {
-        &self.0
+    pub fn url(&self) -> &DbUrl {
+        &self.url
     }
 }
 
@@ -53,8 +72,10 @@ impl Default for TempDb {
 
 impl Drop for TempDb {
     fn drop(&mut self) {
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", self.0.display()));
+        if let DbUrl::Sqlite(path) = &self.url {
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+            }
         }
     }
 }
@@ -94,8 +115,7 @@ impl TestApp {
     }
 
     async fn open(db: Arc<TempDb>, now: i64, seed: u64) -> TestApp {
-        let store = Store::open(&DbUrl::Sqlite(db.path().to_path_buf()), Durability::Normal)
-            .expect("open store");
+        let store = Store::open(db.url(), Durability::Normal).expect("open store");
         let clock = Arc::new(ManualClock::new(now));
         let sids: Arc<dyn SidGen> = Arc::new(SeededSids::new(seed));
         let app = App::with_manual_clock(

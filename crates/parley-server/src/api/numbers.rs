@@ -289,6 +289,7 @@ async fn upsert_sender(
         return Err(Error::missing("RelayUrl"));
     }
     let n = domain::run(&app, &acct.sid, Actor::api(false), move |op| {
+        crate::runtime::account_flags::changed(op);
         let existing = op.tx.find::<PhoneNumberRow>(
             "account_sid = ?1 AND phone_number = ?2",
             &[Param::Text(op.account_sid), Param::Text(&address)],
@@ -337,6 +338,7 @@ async fn fetch_sender(
 async fn delete_sender(State(app): State<App>, acct: Account, pp: PathParams) -> Result<Response> {
     let address = pp.get("Address")?.to_string();
     domain::run(&app, &acct.sid, Actor::api(false), move |op| {
+        crate::runtime::account_flags::changed(op);
         let mut n = op
             .tx
             .find::<PhoneNumberRow>(

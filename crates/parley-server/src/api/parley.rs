@@ -218,8 +218,11 @@ async fn advance_clock(State(app): State<App>, _acct: Account, Form(p): Form) ->
             "AdvanceSeconds must be between 0 and one year",
         ));
     }
+    // Jobs a worker is running hold leases measured on this clock: let them finish before
+    // time jumps, or their leases would look expired and they would run twice.
+    crate::runtime::jobs::wait_in_flight(&app).await?;
     clock.advance_ms(secs * 1000);
-    let ran = crate::runtime::jobs::drain(&app).await?;
+    let ran = crate::runtime::jobs::drain_and_settle(&app).await?;
     Ok(
         wire_json::ok(
             &json!({ "now": iso(app.now_ms()), "now_ms": app.now_ms(), "jobs_run": ran }),

@@ -118,6 +118,7 @@ fn url_field(v: Option<String>, current: Option<String>) -> Option<String> {
 }
 
 pub fn update_global_webhooks(op: &mut Op<'_, '_>, p: &Params) -> Result<AccountConfigRow> {
+    crate::runtime::account_flags::changed(op);
     let mut cfg = super::services::account_config(op.tx, op.account_sid)?;
     let s = webhook_settings(p)?;
     if let Some(t) = p.one_of("Target", &["webhook", "flex"])? {
@@ -141,6 +142,7 @@ pub fn update_service_webhooks(
     mut service: ServiceRow,
     p: &Params,
 ) -> Result<ServiceRow> {
+    crate::runtime::account_flags::changed(op);
     let s = webhook_settings(p)?;
     if let Some(m) = s.method {
         service.webhook_method = m;

@@ -23,6 +23,9 @@ use crate::app::App;
 use crate::error::Result;
 pub use events::{DomainEvent, Source};
 
+/// The NOTIFY channel that tells every node's job workers that work was scheduled.
+pub const JOBS_CHANNEL: &str = "parley_jobs";
+
 /// Who or what caused an operation, which decides which webhooks it fires.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Actor {
@@ -92,6 +95,9 @@ impl<'a, 'c> Op<'a, 'c> {
             self.jobs_scheduled = true;
             let app = self.app.clone();
             self.tx.on_commit(move || app.jobs_notify().notify_one());
+            // Scale-out: wake the workers of the other nodes too (NOTIFY with the commit on
+            // PostgreSQL; nothing on SQLite). They poll as a fallback.
+            self.tx.notify(JOBS_CHANNEL, String::new());
         }
         Ok(())
     }

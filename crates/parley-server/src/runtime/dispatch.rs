@@ -167,6 +167,9 @@ fn account_webhooks(
     event: &DomainEvent,
     actor: Actor,
 ) -> Result<()> {
+    if !crate::runtime::account_flags::flags(op)?.post_hooks {
+        return Ok(());
+    }
     let name = event.name();
     let cfg = services::account_config(op.tx, op.account_sid)?;
     let mut targets = Vec::new();

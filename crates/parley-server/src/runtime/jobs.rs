@@ -87,8 +87,10 @@ async fn conversation_timer(app: &App, job: &JobRow) -> Result<JobOutcome> {
     let key = job.job_key.clone();
     let run_at = job.run_at;
     domain::run(app, &job.account_sid.clone(), Actor::system(), move |op| {
-        op.tx.finish_job(&key, run_at)?;
         domain::conversations::apply_due_timers(op, &conv_sid)?;
+        // Last: the job row is locked after the conversation, in the order a message to the
+        // conversation (which reschedules its timers) takes them; nodes never deadlock.
+        op.tx.finish_job(&key, run_at)?;
         Ok(())
     })
     .await?;
@@ -107,10 +109,12 @@ async fn studio_timer(app: &App, job: &JobRow) -> Result<JobOutcome> {
     let key = job.job_key.clone();
     let run_at = job.run_at;
     domain::run(app, &job.account_sid.clone(), Actor::system(), move |op| {
-        op.tx.finish_job(&key, run_at)?;
         if let Some(exec) = op.tx.get::<parley_store::ExecutionRow>(&exec_sid)? {
             studio::resume(op, exec, parley_flow::Event::TimerFired { timer_id })?;
         }
+        // Last: the job row is locked after the conversation and the execution, in the
+        // order a reply (which cancels this timer) takes them; nodes never deadlock.
+        op.tx.finish_job(&key, run_at)?;
         Ok(())
     })
     .await?;
@@ -158,7 +162,6 @@ async fn studio_http(app: &App, job: &JobRow) -> Result<JobOutcome> {
     let key = job.job_key.clone();
     let run_at = job.run_at;
     domain::run(app, &job.account_sid.clone(), Actor::system(), move |op| {
-        op.tx.finish_job(&key, run_at)?;
         if let Some(exec) = op.tx.get::<parley_store::ExecutionRow>(&exec_sid)? {
             studio::resume(
                 op,
@@ -166,6 +169,8 @@ async fn studio_http(app: &App, job: &JobRow) -> Result<JobOutcome> {
                 parley_flow::Event::HttpResponse { request_id, result },
             )?;
         }
+        // Last, as in `studio_timer`.
+        op.tx.finish_job(&key, run_at)?;
         Ok(())
     })
     .await?;
@@ -202,6 +207,7 @@ pub async fn drain(app: &App) -> Result<usize> {
 /// The worker loop of `parley serve`.
 pub async fn worker(app: App, shutdown: crate::core::Shutdown) {
     let permits = Arc::new(Semaphore::new(MAX_CONCURRENT_JOBS));
+    let lanes = Lanes::default();
     loop {
         if shutdown.is_triggered() {
             return;
@@ -218,12 +224,17 @@ pub async fn worker(app: App, shutdown: crate::core::Shutdown) {
                 return;
             };
             let app = app.clone();
-            tokio::spawn(async move {
-                if let Err(e) = run_job(&app, job).await {
-                    tracing::error!(error = %e, "job bookkeeping failed");
+            match lane_of(&job) {
+                Some(lane) => lanes.push(&app, lane, job, permit),
+                None => {
+                    tokio::spawn(async move {
+                        if let Err(e) = run_job(&app, job).await {
+                            tracing::error!(error = %e, "job bookkeeping failed");
+                        }
+                        drop(permit);
+                    });
                 }
-                drop(permit);
-            });
+            }
         }
         if claimed as i64 == available && available > 0 {
             continue;
@@ -249,4 +260,79 @@ async fn next_wait_ms(app: &App) -> u64 {
         Some(at) => ((at - app.now_ms()).max(5) as u64).min(POLL_MS),
         None => POLL_MS,
     }
+}
+
+/// Jobs that must run one after the other in the order they were claimed, e.g. the
+/// webhook deliveries of one conversation: a receiver sees onConversationAdded,
+/// onParticipantAdded, onMessageAdded in that order. Jobs without a lane run in parallel.
+fn lane_of(job: &JobRow) -> Option<String> {
+    if job.kind != crate::webhooks::delivery::KIND_WEBHOOK {
+        return None;
+    }
+    let payload: serde_json::Value = serde_json::from_str(&job.payload).ok()?;
+    payload["lane"].as_str().map(str::to_string)
+}
+
+/// Per-lane queues of this node's worker. A lane has at most one runner task; jobs claimed
+/// while it runs wait in its queue. (Across nodes, order within a lane is not guaranteed:
+/// two nodes may claim jobs of one conversation; see docs/deployment.md.)
+#[derive(Default, Clone)]
+struct Lanes {
+    queues: Arc<std::sync::Mutex<std::collections::HashMap<String, std::collections::VecDeque<(JobRow, tokio::sync::OwnedSemaphorePermit)>>>>,
+}
+
+impl Lanes {
+    fn push(&self, app: &App, lane: String, job: JobRow, permit: tokio::sync::OwnedSemaphorePermit) {
+        let mut queues = self.queues.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(q) = queues.get_mut(&lane) {
+            q.push_back((job, permit));
+            return;
+        }
+        queues.insert(lane.clone(), std::collections::VecDeque::new());
+        drop(queues);
+        let (lanes, app) = (self.clone(), app.clone());
+        tokio::spawn(async move {
+            let mut next = Some((job, permit));
+            while let Some((job, permit)) = next.take() {
+                if let Err(e) = run_job(&app, job).await {
+                    tracing::error!(error = %e, "job bookkeeping failed");
+                }
+                drop(permit);
+                let mut queues = lanes.queues.lock().unwrap_or_else(|p| p.into_inner());
+                match queues.get_mut(&lane).and_then(|q| q.pop_front()) {
+                    Some(n) => next = Some(n),
+                    None => {
+                        queues.remove(&lane);
+                    }
+                }
+            }
+        });
+    }
+}
+
+/// Waits (up to 5 s) until no job is being run by a worker: leased and not yet finished.
+pub async fn wait_in_flight(app: &App) -> Result<()> {
+    for _ in 0..500 {
+        let now = app.now_ms();
+        let in_flight = app
+            .store()
+            .read(move |tx| -> Result<i64> {
+                Ok(tx.query_i64("SELECT COUNT(*) FROM jobs WHERE locked_until > ?1", &[parley_store::Param::Int(now)])?.unwrap_or(0))
+            })
+            .await?;
+        if in_flight == 0 {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    Ok(())
+}
+
+/// Runs what is due and waits for what the background worker had already claimed, so a
+/// caller moving a manual clock sees everything that became due.
+pub async fn drain_and_settle(app: &App) -> Result<usize> {
+    let mut ran = drain(app).await?;
+    wait_in_flight(app).await?;
+    ran += drain(app).await?;
+    Ok(ran)
 }

@@ -2,6 +2,7 @@
 //! Studio and channels, inside the same transaction) and the workers that run durable jobs
 //! (timers, deliveries) once they are due.
 
+pub mod account_flags;
 pub mod dispatch;
 pub mod fanout;
 pub mod flow_cache;

@@ -136,6 +136,11 @@ fn resume_at(
     event: Event,
     depth: u32,
 ) -> Result<ExecutionRow> {
+    // Lock order across nodes (scale-out on PostgreSQL): the conversation before its
+    // execution, as an inbound message does, so a timer and a reply never deadlock.
+    if let Some(conv) = exec.conversation_sid.as_deref() {
+        op.tx.lock_row::<parley_store::ConversationRow>(conv)?;
+    }
     // The session is read-modify-written: hold the execution so that a timer and a reply
     // arriving together (on two nodes) are applied one after the other.
     let Some(exec) = op.tx.get_for_update::<ExecutionRow>(&exec.sid)? else {

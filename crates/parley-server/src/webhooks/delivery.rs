@@ -55,6 +55,8 @@ pub fn enqueue(op: &mut Op<'_, '_>, d: Delivery) -> Result<()> {
         max_attempts: d.max_attempts.max(1),
         payload: serde_json::json!({
             "delivery_sid": row.sid,
+            // Deliveries of one conversation run in order (runtime::jobs lanes).
+            "lane": row.conversation_sid.clone().unwrap_or_else(|| op.account_sid.to_string()),
             "url": d.url,
             "method": row.method,
             "fields": d.fields,
