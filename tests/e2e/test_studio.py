@@ -585,11 +585,6 @@ def test_flow_webhook_url_takes_signed_inbound_sms(studio, parley, phone, unique
     assert handset_screen(parley, handset) == [("outbound", "Welcome, you said hey")]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="parley-flow's Liquid fails the widget ('Invalid input') on `nil | join`; Studio (Shopify "
-    "Liquid semantics, studio.md §5.3) renders undefined values as empty strings without error",
-)
 def test_liquid_filter_on_missing_data_renders_empty(studio, parley, phone, unique):
     definition = {
         "description": "join",

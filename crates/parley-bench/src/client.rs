@@ -19,8 +19,12 @@ pub struct Target {
 impl Target {
     pub fn new(addr: &str, account_sid: &str, auth_token: &str) -> Target {
         use base64::Engine;
-        let creds = base64::engine::general_purpose::STANDARD.encode(format!("{account_sid}:{auth_token}"));
-        Target { addr: addr.to_string(), authorization: Arc::from(format!("Basic {creds}")) }
+        let creds =
+            base64::engine::general_purpose::STANDARD.encode(format!("{account_sid}:{auth_token}"));
+        Target {
+            addr: addr.to_string(),
+            authorization: Arc::from(format!("Basic {creds}")),
+        }
     }
 }
 
@@ -37,18 +41,34 @@ pub struct Response {
 
 impl Response {
     pub fn json(&self) -> Result<serde_json::Value> {
-        serde_json::from_slice(&self.body).with_context(|| format!("response is not JSON: {}", String::from_utf8_lossy(&self.body)))
+        serde_json::from_slice(&self.body).with_context(|| {
+            format!(
+                "response is not JSON: {}",
+                String::from_utf8_lossy(&self.body)
+            )
+        })
     }
 }
 
 impl Conn {
     pub async fn connect(target: &Target) -> Result<Conn> {
-        let stream = TcpStream::connect(&target.addr).await.with_context(|| format!("connect {}", target.addr))?;
+        let stream = TcpStream::connect(&target.addr)
+            .await
+            .with_context(|| format!("connect {}", target.addr))?;
         stream.set_nodelay(true)?;
-        Ok(Conn { stream: BufReader::with_capacity(16 * 1024, stream), target: target.clone(), buf: Vec::with_capacity(1024) })
+        Ok(Conn {
+            stream: BufReader::with_capacity(16 * 1024, stream),
+            target: target.clone(),
+            buf: Vec::with_capacity(1024),
+        })
     }
 
-    pub async fn request(&mut self, method: &str, path: &str, form: Option<&str>) -> Result<Response> {
+    pub async fn request(
+        &mut self,
+        method: &str,
+        path: &str,
+        form: Option<&str>,
+    ) -> Result<Response> {
         self.buf.clear();
         let body = form.unwrap_or("");
         self.buf.extend_from_slice(method.as_bytes());
@@ -57,11 +77,14 @@ impl Conn {
         self.buf.extend_from_slice(b" HTTP/1.1\r\nHost: ");
         self.buf.extend_from_slice(self.target.addr.as_bytes());
         self.buf.extend_from_slice(b"\r\nAuthorization: ");
-        self.buf.extend_from_slice(self.target.authorization.as_bytes());
+        self.buf
+            .extend_from_slice(self.target.authorization.as_bytes());
         if form.is_some() {
-            self.buf.extend_from_slice(b"\r\nContent-Type: application/x-www-form-urlencoded");
+            self.buf
+                .extend_from_slice(b"\r\nContent-Type: application/x-www-form-urlencoded");
         }
-        self.buf.extend_from_slice(format!("\r\nContent-Length: {}\r\n\r\n", body.len()).as_bytes());
+        self.buf
+            .extend_from_slice(format!("\r\nContent-Length: {}\r\n\r\n", body.len()).as_bytes());
         self.buf.extend_from_slice(body.as_bytes());
         self.stream.get_mut().write_all(&self.buf).await?;
         self.read_response().await
@@ -72,7 +95,11 @@ impl Conn {
         if self.stream.read_line(&mut line).await? == 0 {
             bail!("connection closed by the server");
         }
-        let status: u16 = line.split_whitespace().nth(1).and_then(|s| s.parse().ok()).ok_or_else(|| anyhow!("bad status line {line:?}"))?;
+        let status: u16 = line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| anyhow!("bad status line {line:?}"))?;
         let mut length = 0usize;
         loop {
             line.clear();
@@ -104,7 +131,11 @@ pub struct Pool {
 
 impl Pool {
     pub fn new(target: Target, size: usize) -> Arc<Pool> {
-        Arc::new(Pool { target, idle: Mutex::new(Vec::new()), permits: tokio::sync::Semaphore::new(size) })
+        Arc::new(Pool {
+            target,
+            idle: Mutex::new(Vec::new()),
+            permits: tokio::sync::Semaphore::new(size),
+        })
     }
 
     /// Sends one request on a pooled connection (reconnecting once if it was closed).
@@ -130,5 +161,7 @@ impl Pool {
 }
 
 pub fn form(pairs: &[(&str, &str)]) -> String {
-    form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs.iter()).finish()
+    form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs.iter())
+        .finish()
 }

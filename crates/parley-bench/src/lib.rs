@@ -74,26 +74,43 @@ pub struct ScalingRow {
 
 async fn start(opts: &Options) -> Result<server::Server> {
     match &opts.url {
-        Some(u) => server::Server::external(u, opts.account_sid.as_deref().unwrap_or(""), opts.auth_token.as_deref().unwrap_or("")),
+        Some(u) => server::Server::external(
+            u,
+            opts.account_sid.as_deref().unwrap_or(""),
+            opts.auth_token.as_deref().unwrap_or(""),
+        ),
         None => server::Server::start(&opts.server_bin, &opts.server_args).await,
     }
 }
 
 fn pool_for(s: &server::Server, size: usize) -> std::sync::Arc<Pool> {
-    Pool::new(scenarios::target(&s.addr, &s.account_sid, &s.auth_token), size)
+    Pool::new(
+        scenarios::target(&s.addr, &s.account_sid, &s.auth_token),
+        size,
+    )
 }
 
 fn machine() -> String {
-    let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let cpus = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
     let model = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|c| c.lines().find(|l| l.starts_with("model name")).and_then(|l| l.split(':').nth(1)).map(|s| s.trim().to_string()))
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|s| s.trim().to_string())
+        })
         .unwrap_or_else(|| "unknown CPU".into());
     format!("{cpus} CPUs, {model}")
 }
 
 pub async fn run(opts: Options) -> Result<Report> {
-    let mut report = Report { machine: machine(), ..Default::default() };
+    let mut report = Report {
+        machine: machine(),
+        ..Default::default()
+    };
     let d = opts.duration;
     let c = opts.connections;
 
@@ -101,32 +118,60 @@ pub async fn run(opts: Options) -> Result<Report> {
         let server = start(&opts).await?;
         let pool = pool_for(&server, c);
         eprintln!("server at {} — {}", server.addr, report.machine);
-        let baseline = if opts.wants("baseline") { Some(scenarios::baseline(pool.clone(), c, d).await?) } else { None };
+        let baseline = if opts.wants("baseline") {
+            Some(scenarios::baseline(pool.clone(), c, d).await?)
+        } else {
+            None
+        };
         let base_rate = baseline.as_ref().map(|b| b.per_second).unwrap_or(0.0);
         let push = |name: &str, s: Summary, report: &mut Report| {
             let ratio = (base_rate > 0.0).then(|| s.per_second / base_rate);
-            report.rows.push(Row { name: name.to_string(), summary: s, ratio_to_baseline: ratio });
+            report.rows.push(Row {
+                name: name.to_string(),
+                summary: s,
+                ratio_to_baseline: ratio,
+            });
         };
         if let Some(b) = baseline {
             push("baseline: GET /healthz", b, &mut report);
         }
         if opts.wants("rest") {
-            push("rest: conversation create", scenarios::conversation_creates(pool.clone(), c, d).await?, &mut report);
-            push("rest: message create", scenarios::message_creates(pool.clone(), c, d).await?, &mut report);
-            push("rest: list page (50)", scenarios::list_pages(pool.clone(), c, d).await?, &mut report);
+            push(
+                "rest: conversation create",
+                scenarios::conversation_creates(pool.clone(), c, d).await?,
+                &mut report,
+            );
+            push(
+                "rest: message create",
+                scenarios::message_creates(pool.clone(), c, d).await?,
+                &mut report,
+            );
+            push(
+                "rest: list page (50)",
+                scenarios::list_pages(pool.clone(), c, d).await?,
+                &mut report,
+            );
         }
         if opts.wants("tutorial") {
             scenarios::setup_tutorial(&pool).await?;
             let state = scenarios::HandsetState::new(opts.handsets);
-            let closed = scenarios::tutorial(pool.clone(), state.clone(), opts.handsets, c, d).await?;
+            let closed =
+                scenarios::tutorial(pool.clone(), state.clone(), opts.handsets, c, d).await?;
             let half = closed.per_second / 2.0;
-            push("tutorial: inbound messages (closed loop)", closed, &mut report);
-            let open = scenarios::tutorial_at_rate(pool.clone(), state.clone(), opts.handsets, half, d).await?;
+            push(
+                "tutorial: inbound messages (closed loop)",
+                closed,
+                &mut report,
+            );
+            let open =
+                scenarios::tutorial_at_rate(pool.clone(), state.clone(), opts.handsets, half, d)
+                    .await?;
             push("tutorial: at half that rate (latency)", open, &mut report);
             let sample = opts.handsets.min(200);
             let step = (opts.handsets / sample.max(1)).max(1);
             report.tutorial_handsets_checked = sample as u64;
-            report.tutorial_handsets_wrong = scenarios::verify(&pool, &state, (0..sample).map(|i| i * step)).await?;
+            report.tutorial_handsets_wrong =
+                scenarios::verify(&pool, &state, (0..sample).map(|i| i * step)).await?;
         }
         report.server_peak_rss_mib = server.rss_mib().map(|(_, peak)| peak);
     }
@@ -148,7 +193,8 @@ pub async fn run(opts: Options) -> Result<Report> {
             }
             let n = opts.handsets;
             let state = scenarios::HandsetState::new(first_handset + n);
-            let s = scenarios::tutorial_range(pool.clone(), state, first_handset, n, c, d / 2).await?;
+            let s =
+                scenarios::tutorial_range(pool.clone(), state, first_handset, n, c, d / 2).await?;
             first_handset += n;
             report.scaling.push(ScalingRow {
                 stored_conversations: level,
@@ -163,15 +209,40 @@ pub async fn run(opts: Options) -> Result<Report> {
         let server = start(&opts).await?;
         let pool = pool_for(&server, c);
         scenarios::setup_tutorial(&pool).await?;
-        let before = scenarios::park_executions(pool.clone(), 20_000_000, 2_000.min(opts.idle_executions), c).await?;
-        let parked = scenarios::park_executions(pool.clone(), 30_000_000, opts.idle_executions, c).await?;
-        let after = scenarios::park_executions(pool.clone(), 40_000_000, 2_000.min(opts.idle_executions), c).await?;
+        let before = scenarios::park_executions(
+            pool.clone(),
+            20_000_000,
+            2_000.min(opts.idle_executions),
+            c,
+        )
+        .await?;
+        let parked =
+            scenarios::park_executions(pool.clone(), 30_000_000, opts.idle_executions, c).await?;
+        let after = scenarios::park_executions(
+            pool.clone(),
+            40_000_000,
+            2_000.min(opts.idle_executions),
+            c,
+        )
+        .await?;
         report.idle_executions = Some(opts.idle_executions + 2 * 2_000.min(opts.idle_executions));
         report.idle_rss_mib = server.rss_mib().map(|(rss, _)| rss);
         report.idle_db_mib = server.db_mib();
-        report.rows.push(Row { name: "idle: new conversations before parking".into(), summary: before, ratio_to_baseline: None });
-        report.rows.push(Row { name: format!("idle: parking {} executions", opts.idle_executions), summary: parked, ratio_to_baseline: None });
-        report.rows.push(Row { name: "idle: new conversations after parking".into(), summary: after, ratio_to_baseline: None });
+        report.rows.push(Row {
+            name: "idle: new conversations before parking".into(),
+            summary: before,
+            ratio_to_baseline: None,
+        });
+        report.rows.push(Row {
+            name: format!("idle: parking {} executions", opts.idle_executions),
+            summary: parked,
+            ratio_to_baseline: None,
+        });
+        report.rows.push(Row {
+            name: "idle: new conversations after parking".into(),
+            summary: after,
+            ratio_to_baseline: None,
+        });
     }
     Ok(report)
 }
@@ -179,10 +250,16 @@ pub async fn run(opts: Options) -> Result<Report> {
 pub fn print(report: &Report) {
     println!();
     println!("machine: {}", report.machine);
-    println!("{:<46} {:>10} {:>8} {:>8} {:>8} {:>8} {:>7} {:>9}", "scenario", "per sec", "p50 ms", "p90 ms", "p99 ms", "max ms", "errors", "/healthz");
+    println!(
+        "{:<46} {:>10} {:>8} {:>8} {:>8} {:>8} {:>7} {:>9}",
+        "scenario", "per sec", "p50 ms", "p90 ms", "p99 ms", "max ms", "errors", "/healthz"
+    );
     for r in &report.rows {
         let s = &r.summary;
-        let ratio = r.ratio_to_baseline.map(|x| format!("{:.0}%", x * 100.0)).unwrap_or_default();
+        let ratio = r
+            .ratio_to_baseline
+            .map(|x| format!("{:.0}%", x * 100.0))
+            .unwrap_or_default();
         println!(
             "{:<46} {:>10.0} {:>8.2} {:>8.2} {:>8.2} {:>8.1} {:>7} {:>9}",
             r.name, s.per_second, s.p50_ms, s.p90_ms, s.p99_ms, s.max_ms, s.errors, ratio
@@ -205,9 +282,15 @@ pub fn print(report: &Report) {
         );
     }
     if !report.scaling.is_empty() {
-        println!("{:<24} {:>12} {:>14} {:>8}", "stored conversations", "inbound/s", "µs per message", "p99 ms");
+        println!(
+            "{:<24} {:>12} {:>14} {:>8}",
+            "stored conversations", "inbound/s", "µs per message", "p99 ms"
+        );
         for s in &report.scaling {
-            println!("{:<24} {:>12.0} {:>14.1} {:>8.2}", s.stored_conversations, s.inbound_per_second, s.micros_per_message, s.p99_ms);
+            println!(
+                "{:<24} {:>12.0} {:>14.1} {:>8.2}",
+                s.stored_conversations, s.inbound_per_second, s.micros_per_message, s.p99_ms
+            );
         }
     }
 }

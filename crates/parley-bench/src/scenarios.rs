@@ -26,14 +26,23 @@ fn progress(name: &'static str, count: Arc<AtomicU64>, done: Arc<AtomicBool>) {
         while !done.load(Ordering::Relaxed) {
             tokio::time::sleep(Duration::from_secs(1)).await;
             let now = count.load(Ordering::Relaxed);
-            eprintln!("  {name}: {:>6.1}s  {now:>9} requests  {:>8}/s", start.elapsed().as_secs_f64(), now - last);
+            eprintln!(
+                "  {name}: {:>6.1}s  {now:>9} requests  {:>8}/s",
+                start.elapsed().as_secs_f64(),
+                now - last
+            );
             last = now;
         }
     });
 }
 
 /// Runs `work(i)` from `workers` tasks as fast as they can for `duration`.
-async fn closed_loop<F, Fut>(name: &'static str, workers: usize, duration: Duration, work: F) -> Result<Summary>
+async fn closed_loop<F, Fut>(
+    name: &'static str,
+    workers: usize,
+    duration: Duration,
+    work: F,
+) -> Result<Summary>
 where
     F: Fn(usize, u64) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = Result<()>> + Send,
@@ -89,31 +98,59 @@ pub async fn baseline(pool: Arc<Pool>, workers: usize, duration: Duration) -> Re
     .await
 }
 
-pub async fn conversation_creates(pool: Arc<Pool>, workers: usize, duration: Duration) -> Result<Summary> {
+pub async fn conversation_creates(
+    pool: Arc<Pool>,
+    workers: usize,
+    duration: Duration,
+) -> Result<Summary> {
     let body = Arc::new(form(&[("FriendlyName", "bench")]));
-    closed_loop("rest: conversation create", workers, duration, move |_, _| {
-        let (pool, body) = (pool.clone(), body.clone());
-        async move {
-            let r = pool.request("POST", "/v1/Conversations", Some(&body)).await?;
-            if r.status != 201 {
-                bail!("create answered {}: {}", r.status, String::from_utf8_lossy(&r.body));
+    closed_loop(
+        "rest: conversation create",
+        workers,
+        duration,
+        move |_, _| {
+            let (pool, body) = (pool.clone(), body.clone());
+            async move {
+                let r = pool
+                    .request("POST", "/v1/Conversations", Some(&body))
+                    .await?;
+                if r.status != 201 {
+                    bail!(
+                        "create answered {}: {}",
+                        r.status,
+                        String::from_utf8_lossy(&r.body)
+                    );
+                }
+                Ok(())
             }
-            Ok(())
-        }
-    })
+        },
+    )
     .await
 }
 
-pub async fn message_creates(pool: Arc<Pool>, workers: usize, duration: Duration) -> Result<Summary> {
+pub async fn message_creates(
+    pool: Arc<Pool>,
+    workers: usize,
+    duration: Duration,
+) -> Result<Summary> {
     // One conversation per worker: messages to one conversation are serialised anyway.
     let mut paths = Vec::new();
     for _ in 0..workers {
-        let r = pool.request("POST", "/v1/Conversations", Some(&form(&[("FriendlyName", "bench messages")]))).await?;
+        let r = pool
+            .request(
+                "POST",
+                "/v1/Conversations",
+                Some(&form(&[("FriendlyName", "bench messages")])),
+            )
+            .await?;
         let sid = r.json()?["sid"].as_str().context("no sid")?.to_string();
         paths.push(format!("/v1/Conversations/{sid}/Messages"));
     }
     let paths = Arc::new(paths);
-    let body = Arc::new(form(&[("Author", "bench"), ("Body", "hello from the benchmark")]));
+    let body = Arc::new(form(&[
+        ("Author", "bench"),
+        ("Body", "hello from the benchmark"),
+    ]));
     closed_loop("rest: message create", workers, duration, move |w, _| {
         let (pool, body, paths) = (pool.clone(), body.clone(), paths.clone());
         async move {
@@ -131,7 +168,9 @@ pub async fn list_pages(pool: Arc<Pool>, workers: usize, duration: Duration) -> 
     closed_loop("rest: list page", workers, duration, move |_, _| {
         let pool = pool.clone();
         async move {
-            let r = pool.request("GET", "/v1/Conversations?PageSize=50", None).await?;
+            let r = pool
+                .request("GET", "/v1/Conversations?PageSize=50", None)
+                .await?;
             if r.status != 200 {
                 bail!("list answered {}", r.status);
             }
@@ -144,17 +183,38 @@ pub async fn list_pages(pool: Arc<Pool>, workers: usize, duration: Duration) -> 
 /// Publishes the seed flow and makes `NUMBER` auto-create conversations with it.
 pub async fn setup_tutorial(pool: &Pool) -> Result<()> {
     let r = pool
-        .request("POST", "/v2/Flows", Some(&form(&[("FriendlyName", "bench seed"), ("Status", "published"), ("Definition", SEED_FLOW)])))
+        .request(
+            "POST",
+            "/v2/Flows",
+            Some(&form(&[
+                ("FriendlyName", "bench seed"),
+                ("Status", "published"),
+                ("Definition", SEED_FLOW),
+            ])),
+        )
         .await?;
     if r.status != 201 {
-        bail!("flow create answered {}: {}", r.status, String::from_utf8_lossy(&r.body));
+        bail!(
+            "flow create answered {}: {}",
+            r.status,
+            String::from_utf8_lossy(&r.body)
+        );
     }
-    let flow = r.json()?["sid"].as_str().context("no flow sid")?.to_string();
+    let flow = r.json()?["sid"]
+        .as_str()
+        .context("no flow sid")?
+        .to_string();
     let r = pool
         .request(
             "POST",
             "/v1/Configuration/Addresses",
-            Some(&form(&[("Type", "sms"), ("Address", NUMBER), ("AutoCreation.Enabled", "true"), ("AutoCreation.Type", "studio"), ("AutoCreation.StudioFlowSid", &flow)])),
+            Some(&form(&[
+                ("Type", "sms"),
+                ("Address", NUMBER),
+                ("AutoCreation.Enabled", "true"),
+                ("AutoCreation.Type", "studio"),
+                ("AutoCreation.StudioFlowSid", &flow),
+            ])),
         )
         .await?;
     if r.status != 201 && r.status != 409 {
@@ -167,7 +227,11 @@ const ANSWERS: [(&str, &str); 3] = [("yes", "🤖"), ("no", "👽"), ("maybe", "
 
 /// What one handset says next, by its step count: "hi", an answer, "hi", …
 fn utterance(h: usize, step: u64) -> &'static str {
-    if step % 2 == 0 { "hi" } else { ANSWERS[(h + (step / 2) as usize) % 3].0 }
+    if step % 2 == 0 {
+        "hi"
+    } else {
+        ANSWERS[(h + (step / 2) as usize) % 3].0
+    }
 }
 
 pub struct HandsetState {
@@ -176,7 +240,9 @@ pub struct HandsetState {
 
 impl HandsetState {
     pub fn new(n: usize) -> Arc<HandsetState> {
-        Arc::new(HandsetState { steps: (0..n).map(|_| AtomicU64::new(0)).collect() })
+        Arc::new(HandsetState {
+            steps: (0..n).map(|_| AtomicU64::new(0)).collect(),
+        })
     }
 }
 
@@ -185,16 +251,32 @@ impl HandsetState {
 /// handset: the POST's round trip is the handset-to-reply latency.
 async fn text(pool: &Pool, h: usize, body: &str) -> Result<()> {
     let handset = handset(h);
-    let r = pool.request("POST", "/sim/v1/Messages", Some(&form(&[("From", &handset), ("To", NUMBER), ("Body", body)]))).await?;
+    let r = pool
+        .request(
+            "POST",
+            "/sim/v1/Messages",
+            Some(&form(&[("From", &handset), ("To", NUMBER), ("Body", body)])),
+        )
+        .await?;
     if r.status != 201 {
-        bail!("sim answered {}: {}", r.status, String::from_utf8_lossy(&r.body));
+        bail!(
+            "sim answered {}: {}",
+            r.status,
+            String::from_utf8_lossy(&r.body)
+        );
     }
     Ok(())
 }
 
 /// Closed loop: `handsets` virtual handsets, at most `connections` texts in flight, each
 /// handset waiting for its reply before it texts again.
-pub async fn tutorial(pool: Arc<Pool>, state: Arc<HandsetState>, handsets: usize, connections: usize, duration: Duration) -> Result<Summary> {
+pub async fn tutorial(
+    pool: Arc<Pool>,
+    state: Arc<HandsetState>,
+    handsets: usize,
+    connections: usize,
+    duration: Duration,
+) -> Result<Summary> {
     // Each worker owns handsets w, w+workers, …: a handset never has two texts in flight.
     let workers = connections.min(handsets).max(1);
     let next = Arc::new((0..workers).map(|_| AtomicU64::new(0)).collect::<Vec<_>>());
@@ -215,12 +297,19 @@ pub async fn tutorial(pool: Arc<Pool>, state: Arc<HandsetState>, handsets: usize
 
 /// Open loop at a fixed rate: texts are due on a schedule whatever the server does, and
 /// latency counts from when a text was due (no coordinated omission).
-pub async fn tutorial_at_rate(pool: Arc<Pool>, state: Arc<HandsetState>, handsets: usize, rate: f64, duration: Duration) -> Result<Summary> {
+pub async fn tutorial_at_rate(
+    pool: Arc<Pool>,
+    state: Arc<HandsetState>,
+    handsets: usize,
+    rate: f64,
+    duration: Duration,
+) -> Result<Summary> {
     let count = Arc::new(AtomicU64::new(0));
     let done = Arc::new(AtomicBool::new(false));
     progress("tutorial (fixed rate)", count.clone(), done.clone());
     let rec = Arc::new(Mutex::new(Recorder::default()));
-    let busy: Arc<Vec<AtomicBool>> = Arc::new((0..handsets).map(|_| AtomicBool::new(false)).collect());
+    let busy: Arc<Vec<AtomicBool>> =
+        Arc::new((0..handsets).map(|_| AtomicBool::new(false)).collect());
     let start = Instant::now();
     let interval = Duration::from_secs_f64(1.0 / rate.max(1.0));
     let total = (rate * duration.as_secs_f64()) as u64;
@@ -238,7 +327,13 @@ pub async fn tutorial_at_rate(pool: Arc<Pool>, state: Arc<HandsetState>, handset
                 break;
             }
         }
-        let (pool, state, rec, busy, count) = (pool.clone(), state.clone(), rec.clone(), busy.clone(), count.clone());
+        let (pool, state, rec, busy, count) = (
+            pool.clone(),
+            state.clone(),
+            rec.clone(),
+            busy.clone(),
+            count.clone(),
+        );
         let this = h;
         h = (h + 1) % handsets;
         tasks.push(tokio::spawn(async move {
@@ -260,31 +355,56 @@ pub async fn tutorial_at_rate(pool: Arc<Pool>, state: Arc<HandsetState>, handset
         t.await?;
     }
     done.store(true, Ordering::Relaxed);
-    let rec = Arc::try_unwrap(rec).map_err(|_| anyhow::anyhow!("recorder still shared"))?.into_inner();
+    let rec = Arc::try_unwrap(rec)
+        .map_err(|_| anyhow::anyhow!("recorder still shared"))?
+        .into_inner();
     Ok(rec.summary(start.elapsed()))
 }
 
 /// Checks that handsets got exactly the replies their texts call for; returns the number
 /// of handsets whose screen is wrong.
-pub async fn verify(pool: &Pool, state: &HandsetState, sample: impl Iterator<Item = usize>) -> Result<u64> {
+pub async fn verify(
+    pool: &Pool,
+    state: &HandsetState,
+    sample: impl Iterator<Item = usize>,
+) -> Result<u64> {
     let mut wrong = 0;
     for h in sample {
         let steps = state.steps[h].load(Ordering::Relaxed);
-        let path = format!("/sim/v1/Messages?PageSize=1000&Address={}", form_urlencoded::byte_serialize(handset(h).as_bytes()).collect::<String>());
+        let path = format!(
+            "/sim/v1/Messages?PageSize=1000&Address={}",
+            form_urlencoded::byte_serialize(handset(h).as_bytes()).collect::<String>()
+        );
         let r = pool.request("GET", &path, None).await?;
         let got: Vec<String> = r.json()?["messages"]
             .as_array()
-            .map(|a| a.iter().filter(|m| m["direction"] == "outbound").filter_map(|m| m["body"].as_str().map(str::to_string)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter(|m| m["direction"] == "outbound")
+                    .filter_map(|m| m["body"].as_str().map(str::to_string))
+                    .collect()
+            })
             .unwrap_or_default();
         let expected: Vec<String> = (0..steps)
-            .map(|s| if s % 2 == 0 { "Hi, do you like bots?".to_string() } else { ANSWERS[(h + (s / 2) as usize) % 3].1.to_string() })
+            .map(|s| {
+                if s % 2 == 0 {
+                    "Hi, do you like bots?".to_string()
+                } else {
+                    ANSWERS[(h + (s / 2) as usize) % 3].1.to_string()
+                }
+            })
             .collect();
         // Pages hold 1,000 messages; compare what the page shows.
         let n = got.len().min(expected.len());
         if got[..n] != expected[..n] || (got.len() < 1000 && got.len() != expected.len()) {
             wrong += 1;
             if wrong <= 3 {
-                eprintln!("  handset {}: expected {:?}…, got {:?}…", handset(h), &expected[..n.min(4)], &got[..n.min(4)]);
+                eprintln!(
+                    "  handset {}: expected {:?}…, got {:?}…",
+                    handset(h),
+                    &expected[..n.min(4)],
+                    &got[..n.min(4)]
+                );
             }
         }
     }
@@ -292,7 +412,12 @@ pub async fn verify(pool: &Pool, state: &HandsetState, sample: impl Iterator<Ite
 }
 
 /// Leaves `count` executions waiting for a reply (each handset says "hi" once).
-pub async fn park_executions(pool: Arc<Pool>, first_handset: usize, count: usize, connections: usize) -> Result<Summary> {
+pub async fn park_executions(
+    pool: Arc<Pool>,
+    first_handset: usize,
+    count: usize,
+    connections: usize,
+) -> Result<Summary> {
     let next = Arc::new(AtomicU64::new(0));
     let counter = Arc::new(AtomicU64::new(0));
     let done = Arc::new(AtomicBool::new(false));
@@ -331,7 +456,14 @@ pub fn target(addr: &str, account_sid: &str, token: &str) -> Target {
 }
 
 /// The closed loop over handsets `first..first + count` (fresh ones for each measurement).
-pub async fn tutorial_range(pool: Arc<Pool>, state: Arc<HandsetState>, first: usize, count: usize, connections: usize, duration: Duration) -> Result<Summary> {
+pub async fn tutorial_range(
+    pool: Arc<Pool>,
+    state: Arc<HandsetState>,
+    first: usize,
+    count: usize,
+    connections: usize,
+    duration: Duration,
+) -> Result<Summary> {
     let workers = connections.min(count).max(1);
     let next = Arc::new((0..workers).map(|_| AtomicU64::new(0)).collect::<Vec<_>>());
     closed_loop("tutorial (closed loop)", workers, duration, move |w, _| {

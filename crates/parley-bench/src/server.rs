@@ -22,7 +22,8 @@ pub struct Server {
 impl Server {
     /// Starts `bin serve` on a temporary database.
     pub async fn start(bin: &Path, extra_args: &[String]) -> Result<Server> {
-        let dir = std::env::temp_dir().join(format!("parley-bench-{}-{}", std::process::id(), nanos()));
+        let dir =
+            std::env::temp_dir().join(format!("parley-bench-{}-{}", std::process::id(), nanos()));
         std::fs::create_dir_all(&dir)?;
         let db = dir.join("bench.db");
         let mut cmd = Command::new(bin);
@@ -39,7 +40,9 @@ impl Server {
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .kill_on_drop(true);
-        let mut child = cmd.spawn().with_context(|| format!("cannot start {}", bin.display()))?;
+        let mut child = cmd
+            .spawn()
+            .with_context(|| format!("cannot start {}", bin.display()))?;
         let stdout = child.stdout.take().context("no stdout")?;
         let mut lines = BufReader::new(stdout).lines();
         let mut addr = None;
@@ -49,15 +52,33 @@ impl Server {
                 break;
             }
         }
-        let Some(addr) = addr else { bail!("the server exited before listening") };
+        let Some(addr) = addr else {
+            bail!("the server exited before listening")
+        };
         // Keep draining stdout so the server never blocks on a full pipe.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        Ok(Server { addr, account_sid: ACCOUNT_SID.into(), auth_token: AUTH_TOKEN.into(), child: Some(child), dir: Some(dir) })
+        Ok(Server {
+            addr,
+            account_sid: ACCOUNT_SID.into(),
+            auth_token: AUTH_TOKEN.into(),
+            child: Some(child),
+            dir: Some(dir),
+        })
     }
 
     pub fn external(url: &str, account_sid: &str, auth_token: &str) -> Result<Server> {
-        let addr = url.trim_end_matches('/').strip_prefix("http://").context("--url must be http://HOST:PORT")?.to_string();
-        Ok(Server { addr, account_sid: account_sid.into(), auth_token: auth_token.into(), child: None, dir: None })
+        let addr = url
+            .trim_end_matches('/')
+            .strip_prefix("http://")
+            .context("--url must be http://HOST:PORT")?
+            .to_string();
+        Ok(Server {
+            addr,
+            account_sid: account_sid.into(),
+            auth_token: auth_token.into(),
+            child: None,
+            dir: None,
+        })
     }
 
     fn pid(&self) -> Option<u32> {
@@ -68,7 +89,12 @@ impl Server {
     pub fn rss_mib(&self) -> Option<(f64, f64)> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()?)).ok()?;
         let field = |name: &str| {
-            status.lines().find(|l| l.starts_with(name)).and_then(|l| l.split_whitespace().nth(1)).and_then(|kb| kb.parse::<f64>().ok()).map(|kb| kb / 1024.0)
+            status
+                .lines()
+                .find(|l| l.starts_with(name))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+                .map(|kb| kb / 1024.0)
         };
         Some((field("VmRSS:")?, field("VmHWM:")?))
     }
@@ -76,7 +102,11 @@ impl Server {
     /// Database size on disk (file + WAL) in MiB.
     pub fn db_mib(&self) -> Option<f64> {
         let dir = self.dir.as_ref()?;
-        let total: u64 = std::fs::read_dir(dir).ok()?.filter_map(|e| e.ok()?.metadata().ok()).map(|m| m.len()).sum();
+        let total: u64 = std::fs::read_dir(dir)
+            .ok()?
+            .filter_map(|e| e.ok()?.metadata().ok())
+            .map(|m| m.len())
+            .sum();
         Some(total as f64 / (1024.0 * 1024.0))
     }
 }
@@ -93,5 +123,8 @@ impl Drop for Server {
 }
 
 fn nanos() -> u128 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0)
 }

@@ -41,7 +41,11 @@ impl Recorder {
             p50_ms: pct(50.0),
             p90_ms: pct(90.0),
             p99_ms: pct(99.0),
-            max_ms: self.micros.last().map(|m| *m as f64 / 1000.0).unwrap_or(0.0),
+            max_ms: self
+                .micros
+                .last()
+                .map(|m| *m as f64 / 1000.0)
+                .unwrap_or(0.0),
         }
     }
 }

@@ -25,7 +25,13 @@ pub fn run(args: &BenchArgs) -> ExitCode {
         duration: Duration::from_secs_f64(args.duration.max(0.1)),
         idle_executions: args.idle_executions,
         scaling_levels: args.scaling_levels.clone(),
-        server_args: args.server_args.as_deref().unwrap_or("").split_whitespace().map(str::to_string).collect(),
+        server_args: args
+            .server_args
+            .as_deref()
+            .unwrap_or("")
+            .split_whitespace()
+            .map(str::to_string)
+            .collect(),
     };
     if args.quick {
         // Seconds, not minutes: enough to prove every scenario still works.
@@ -35,7 +41,10 @@ pub fn run(args: &BenchArgs) -> ExitCode {
         opts.idle_executions = opts.idle_executions.min(200);
         opts.scaling_levels = vec![50, 100];
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");
@@ -58,7 +67,10 @@ pub fn run(args: &BenchArgs) -> ExitCode {
             }
             let errors: u64 = report.rows.iter().map(|r| r.summary.errors).sum();
             if errors > 0 || report.tutorial_handsets_wrong > 0 {
-                eprintln!("bench: {errors} request errors, {} handsets with wrong replies", report.tutorial_handsets_wrong);
+                eprintln!(
+                    "bench: {errors} request errors, {} handsets with wrong replies",
+                    report.tutorial_handsets_wrong
+                );
                 return ExitCode::FAILURE;
             }
             ExitCode::SUCCESS

@@ -113,7 +113,7 @@ pub struct ServeArgs {
     /// Address to listen on (port 0 picks a free port; the bound address is printed).
     #[arg(long, default_value = "127.0.0.1:8686")]
     pub addr: SocketAddr,
-    /// Database URL: sqlite://PATH.
+    /// Database URL: sqlite://PATH, or postgres://… (several nodes on one database).
     #[arg(long, default_value = "sqlite://parley.db", env = "PARLEY_DB")]
     pub db: String,
     /// Log filter (error, warn, info, debug, trace, or a tracing filter expression).

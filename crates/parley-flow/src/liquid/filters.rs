@@ -214,3 +214,37 @@ fn as_number(input: &dyn ValueView) -> Option<Value> {
         Some(Value::scalar(0i64))
     }
 }
+
+/// Wraps a filter so that applying it to a missing value renders empty instead of failing
+/// the widget: Studio renders `{{flow.data.missing | join: ','}}` as "" (studio.md §5.3),
+/// while liquid-rust's stdlib errors on nil input for several filters.
+#[derive(Clone)]
+pub(crate) struct NilTolerant(pub Box<dyn ParseFilter>);
+
+impl ParseFilter for NilTolerant {
+    fn parse(&self, args: FilterArguments) -> Result<Box<dyn Filter>> {
+        Ok(Box::new(NilTolerantFilter(self.0.parse(args)?)))
+    }
+
+    fn reflection(&self) -> &dyn FilterReflection {
+        self.0.reflection()
+    }
+}
+
+#[derive(Debug)]
+struct NilTolerantFilter(Box<dyn Filter>);
+
+impl fmt::Display for NilTolerantFilter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl Filter for NilTolerantFilter {
+    fn evaluate(&self, input: &dyn ValueView, runtime: &dyn Runtime) -> Result<Value> {
+        match self.0.evaluate(input, runtime) {
+            Err(_) if input.is_nil() => Ok(Value::Nil),
+            other => other,
+        }
+    }
+}

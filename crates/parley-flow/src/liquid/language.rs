@@ -9,7 +9,7 @@ use liquid_core::Language;
 use liquid_core::parser::{ParseBlock, ParseFilter, ParseTag};
 use liquid_lib::stdlib;
 
-use super::filters::{Date, NumericInput, ToJson};
+use super::filters::{Date, NilTolerant, NumericInput, ToJson};
 use super::for_block::CappedForBlock;
 
 pub(crate) static LANGUAGE: LazyLock<Language> = LazyLock::new(build);
@@ -96,7 +96,7 @@ fn build() -> Language {
     ];
     for filter in filters {
         let name = filter.reflection().name().to_owned();
-        lang.filters.register(name, filter);
+        lang.filters.register(name, Box::new(NilTolerant(filter)));
     }
     lang
 }

@@ -54,6 +54,16 @@ fn undefined_is_empty_never_an_error() {
         render("{% for i in widgets.http_1.parsed.items %}[{{i.missing}}]{% endfor %}").unwrap(),
         "[][][]"
     );
+    // Filters on a missing value render empty too, as in Studio.
+    assert_eq!(render("[{{flow.data.missing | join: ','}}]").unwrap(), "[]");
+    assert_eq!(
+        render("[{{flow.data.missing | first | upcase}}]").unwrap(),
+        "[]"
+    );
+    assert_eq!(
+        render("[{{flow.data.missing | default: 'x'}}]").unwrap(),
+        "[x]"
+    );
 }
 
 #[test]

@@ -43,9 +43,13 @@ pub fn send_sms(op: &mut Op<'_, '_>, msg: OutboundSms) -> Result<Sent, String> {
         return Err("the message has no sender address ('from' is empty)".into());
     }
     // Most accounts use only the simulator: then there is no sender row to look up.
-    let real_carriers = crate::runtime::account_flags::flags(op).map_err(|e| e.to_string())?.real_carriers;
+    let real_carriers = crate::runtime::account_flags::flags(op)
+        .map_err(|e| e.to_string())?
+        .real_carriers;
     let carrier = if real_carriers {
-        carriers::sender(op, &msg.from).map_err(|e| e.to_string())?.map(|s| s.carrier)
+        carriers::sender(op, &msg.from)
+            .map_err(|e| e.to_string())?
+            .map(|s| s.carrier)
     } else {
         None
     };

@@ -33,7 +33,9 @@ pub struct FlagsCache {
 impl FlagsCache {
     fn cached(&self, account: &str, now: i64) -> Option<AccountFlags> {
         let map = self.entries.read().unwrap_or_else(|p| p.into_inner());
-        map.get(account).filter(|(_, at)| now - at < TTL_MS).map(|(f, _)| *f)
+        map.get(account)
+            .filter(|(_, at)| now - at < TTL_MS)
+            .map(|(f, _)| *f)
     }
 
     fn put(&self, account: &str, flags: AccountFlags, now: i64) {
@@ -45,7 +47,10 @@ impl FlagsCache {
     }
 
     pub fn forget(&self, account: &str) {
-        self.entries.write().unwrap_or_else(|p| p.into_inner()).remove(account);
+        self.entries
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(account);
     }
 }
 
@@ -55,9 +60,21 @@ fn exists(tx: &mut Tx<'_>, sql: &str, account: &str) -> Result<bool> {
 
 fn load(tx: &mut Tx<'_>, account: &str) -> Result<AccountFlags> {
     Ok(AccountFlags {
-        pre_hooks: exists(tx, "SELECT (SELECT COUNT(*) FROM account_configs WHERE account_sid = ?1 AND webhook_pre_url IS NOT NULL) + (SELECT COUNT(*) FROM services WHERE account_sid = ?1 AND webhook_pre_url IS NOT NULL)", account)?,
-        post_hooks: exists(tx, "SELECT (SELECT COUNT(*) FROM account_configs WHERE account_sid = ?1 AND webhook_post_url IS NOT NULL) + (SELECT COUNT(*) FROM services WHERE account_sid = ?1 AND webhook_post_url IS NOT NULL)", account)?,
-        real_carriers: exists(tx, "SELECT COUNT(*) FROM phone_numbers WHERE account_sid = ?1 AND carrier <> 'simulator'", account)?,
+        pre_hooks: exists(
+            tx,
+            "SELECT (SELECT COUNT(*) FROM account_configs WHERE account_sid = ?1 AND webhook_pre_url IS NOT NULL) + (SELECT COUNT(*) FROM services WHERE account_sid = ?1 AND webhook_pre_url IS NOT NULL)",
+            account,
+        )?,
+        post_hooks: exists(
+            tx,
+            "SELECT (SELECT COUNT(*) FROM account_configs WHERE account_sid = ?1 AND webhook_post_url IS NOT NULL) + (SELECT COUNT(*) FROM services WHERE account_sid = ?1 AND webhook_post_url IS NOT NULL)",
+            account,
+        )?,
+        real_carriers: exists(
+            tx,
+            "SELECT COUNT(*) FROM phone_numbers WHERE account_sid = ?1 AND carrier <> 'simulator'",
+            account,
+        )?,
     })
 }
 
@@ -87,5 +104,6 @@ pub async fn flags_now(app: &App, account: &str) -> Result<AccountFlags> {
 /// account are dropped when it commits.
 pub fn changed(op: &mut Op<'_, '_>) {
     let (app, account) = (op.app.clone(), op.account_sid.to_string());
-    op.tx.on_commit(move || app.account_flags().forget(&account));
+    op.tx
+        .on_commit(move || app.account_flags().forget(&account));
 }

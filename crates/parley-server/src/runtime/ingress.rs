@@ -372,7 +372,10 @@ pub async fn ask_pre_hooks(
     account_sid: &str,
     inbound: &mut Inbound,
 ) -> Result<Option<String>> {
-    if !crate::runtime::account_flags::flags_now(app, account_sid).await?.pre_hooks {
+    if !crate::runtime::account_flags::flags_now(app, account_sid)
+        .await?
+        .pre_hooks
+    {
         return Ok(None);
     }
     let source = inbound.source().as_str().to_string();

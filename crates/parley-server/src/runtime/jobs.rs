@@ -278,11 +278,24 @@ fn lane_of(job: &JobRow) -> Option<String> {
 /// two nodes may claim jobs of one conversation; see docs/deployment.md.)
 #[derive(Default, Clone)]
 struct Lanes {
-    queues: Arc<std::sync::Mutex<std::collections::HashMap<String, std::collections::VecDeque<(JobRow, tokio::sync::OwnedSemaphorePermit)>>>>,
+    queues: Arc<
+        std::sync::Mutex<
+            std::collections::HashMap<
+                String,
+                std::collections::VecDeque<(JobRow, tokio::sync::OwnedSemaphorePermit)>,
+            >,
+        >,
+    >,
 }
 
 impl Lanes {
-    fn push(&self, app: &App, lane: String, job: JobRow, permit: tokio::sync::OwnedSemaphorePermit) {
+    fn push(
+        &self,
+        app: &App,
+        lane: String,
+        job: JobRow,
+        permit: tokio::sync::OwnedSemaphorePermit,
+    ) {
         let mut queues = self.queues.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(q) = queues.get_mut(&lane) {
             q.push_back((job, permit));
@@ -317,7 +330,12 @@ pub async fn wait_in_flight(app: &App) -> Result<()> {
         let in_flight = app
             .store()
             .read(move |tx| -> Result<i64> {
-                Ok(tx.query_i64("SELECT COUNT(*) FROM jobs WHERE locked_until > ?1", &[parley_store::Param::Int(now)])?.unwrap_or(0))
+                Ok(tx
+                    .query_i64(
+                        "SELECT COUNT(*) FROM jobs WHERE locked_until > ?1",
+                        &[parley_store::Param::Int(now)],
+                    )?
+                    .unwrap_or(0))
             })
             .await?;
         if in_flight == 0 {
