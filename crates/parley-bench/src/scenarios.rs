@@ -227,7 +227,7 @@ const ANSWERS: [(&str, &str); 3] = [("yes", "🤖"), ("no", "👽"), ("maybe", "
 
 /// What one handset says next, by its step count: "hi", an answer, "hi", …
 fn utterance(h: usize, step: u64) -> &'static str {
-    if step % 2 == 0 {
+    if step.is_multiple_of(2) {
         "hi"
     } else {
         ANSWERS[(h + (step / 2) as usize) % 3].0

@@ -33,7 +33,7 @@ impl Default for Config {
         Config {
             public_url: None,
             trust_forwarded_proto: false,
-            max_body_bytes: 1024 * 1024,
+            max_body_bytes: 2 * 1024 * 1024,
             dev_clock: false,
             bound_addr: Arc::new(OnceLock::new()),
             outbound: Default::default(),

@@ -36,4 +36,38 @@ impl From<rusqlite::Error> for StoreError {
     }
 }
 
+impl From<postgres::Error> for StoreError {
+    fn from(e: postgres::Error) -> Self {
+        use postgres::error::SqlState;
+        if let Some(db) = e.as_db_error() {
+            // PostgreSQL names the violated index; the schema names them like SQLite's.
+            if *db.code() == SqlState::UNIQUE_VIOLATION {
+                return StoreError::Unique(db.constraint().unwrap_or(db.message()).to_string());
+            }
+            // Two units of work collided (a lock cycle, or a conflict under a stricter
+            // isolation level): nothing was written, and the caller may try again.
+            if *db.code() == SqlState::T_R_DEADLOCK_DETECTED
+                || *db.code() == SqlState::T_R_SERIALIZATION_FAILURE
+            {
+                return StoreError::Backend(format!(
+                    "the database refused a conflicting transaction, try again: {}",
+                    db.message()
+                ));
+            }
+            return StoreError::Backend(format!("{} ({})", db.message(), db.code().code()));
+        }
+        // The driver keeps the cause (refused, timed out, bad password) as the source.
+        let mut msg = e.to_string();
+        let mut source = std::error::Error::source(&e);
+        while let Some(cause) = source {
+            let text = cause.to_string();
+            if !msg.contains(&text) {
+                msg = format!("{msg}: {text}");
+            }
+            source = cause.source();
+        }
+        StoreError::Backend(msg)
+    }
+}
+
 pub type Result<T> = std::result::Result<T, StoreError>;

@@ -1,18 +1,21 @@
 //! Parley's store: one interface (`Store`, `Tx`) over SQLite (embedded, the default) and
-//! PostgreSQL (several nodes sharing one database). Units of work are closures that run
+//! PostgreSQL (several nodes sharing one database; see `postgres`). Units of work are closures that run
 //! inside one transaction; the SQL is portable and lives here, the business rules live in
 //! the server.
 
 pub mod error;
 pub mod jobs;
+pub mod listen;
 mod migrate;
 #[macro_use]
 pub mod record;
 mod dialect;
+pub mod postgres;
 pub mod records;
 pub mod schema;
 pub mod sql;
 pub mod sqlite;
+pub mod testing;
 pub mod tx;
 
 use std::path::PathBuf;
@@ -20,6 +23,8 @@ use std::sync::Arc;
 
 pub use error::{Result, StoreError};
 pub use jobs::NewJob;
+pub use listen::{Listener, Notification};
+pub use postgres::PgUrl;
 pub use record::Record;
 pub use records::*;
 pub use sql::Param;
@@ -29,10 +34,12 @@ pub use tx::{Cursor, PageOf, PageRequest, Tx};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BackendKind {
     Sqlite,
+    Postgres,
 }
 
 enum Backend {
     Sqlite(sqlite::SqliteBackend),
+    Postgres(postgres::PgBackend),
 }
 
 /// A handle to the store; cheap to clone.
@@ -45,6 +52,7 @@ pub struct Store {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DbUrl {
     Sqlite(PathBuf),
+    Postgres(PgUrl),
 }
 
 impl DbUrl {
@@ -59,11 +67,11 @@ impl DbUrl {
             return Ok(DbUrl::Sqlite(PathBuf::from(path)));
         }
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            return Err("postgres:// is not supported by this build yet".into());
+            return PgUrl::parse(url).map(DbUrl::Postgres);
         }
         if url.contains("://") {
             return Err(format!(
-                "unsupported database URL '{url}': use sqlite://PATH"
+                "unsupported database URL '{url}': use sqlite://PATH or postgres://…"
             ));
         }
         Ok(DbUrl::Sqlite(PathBuf::from(url)))
@@ -74,6 +82,8 @@ impl Store {
     pub fn open(url: &DbUrl, durability: Durability) -> Result<Store> {
         let backend = match url {
             DbUrl::Sqlite(path) => Backend::Sqlite(sqlite::SqliteBackend::open(path, durability)?),
+            // PostgreSQL's own settings (synchronous_commit) decide durability there.
+            DbUrl::Postgres(url) => Backend::Postgres(postgres::PgBackend::open(url)?),
         };
         Ok(Store {
             backend: Arc::new(backend),
@@ -83,6 +93,22 @@ impl Store {
     pub fn kind(&self) -> BackendKind {
         match &*self.backend {
             Backend::Sqlite(_) => BackendKind::Sqlite,
+            Backend::Postgres(_) => BackendKind::Postgres,
+        }
+    }
+
+    /// Whether other nodes may share this database (and so need to hear, through
+    /// `Tx::notify`, about work and events of this one).
+    pub fn is_shared(&self) -> bool {
+        self.kind() == BackendKind::Postgres
+    }
+
+    /// Notifications sent with `Tx::notify` on `channels`, by any node including this one.
+    /// SQLite has one process: the listener never yields.
+    pub fn listen(&self, channels: &[&str]) -> Listener {
+        match &*self.backend {
+            Backend::Sqlite(_) => Listener::never(),
+            Backend::Postgres(b) => b.listen(channels),
         }
     }
 
@@ -98,6 +124,7 @@ impl Store {
     {
         match &*self.backend {
             Backend::Sqlite(b) => b.write(f).await,
+            Backend::Postgres(b) => b.write(f).await,
         }
     }
 
@@ -112,6 +139,7 @@ impl Store {
     {
         match &*self.backend {
             Backend::Sqlite(b) => b.read(f),
+            Backend::Postgres(b) => b.read(f).await,
         }
     }
 }

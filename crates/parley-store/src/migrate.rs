@@ -32,3 +32,50 @@ pub(crate) fn run_sqlite(conn: &mut Connection) -> Result<()> {
     tx.commit()?;
     Ok(())
 }
+
+const POSTGRES: &[(i64, &str)] = &[(1, include_str!("../migrations/postgres/0001_init.sql"))];
+
+/// Applies what is missing, holding a session advisory lock so that nodes starting together
+/// migrate once: the others wait, then find nothing left to do. The lock is per schema, so
+/// databases that host several Parley schemas (tests) do not wait on each other.
+pub(crate) fn run_postgres(client: &mut postgres::Client) -> Result<()> {
+    client.execute(
+        "SELECT pg_advisory_lock(hashtextextended('parley-migrate:' || coalesce(current_schema(), ''), 0))",
+        &[],
+    )?;
+    let outcome = apply_postgres(client);
+    let unlocked = client.execute(
+        "SELECT pg_advisory_unlock(hashtextextended('parley-migrate:' || coalesce(current_schema(), ''), 0))",
+        &[],
+    );
+    outcome?;
+    unlocked?;
+    Ok(())
+}
+
+fn apply_postgres(client: &mut postgres::Client) -> Result<()> {
+    client.batch_execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
+    )?;
+    let current: i64 = client
+        .query_one(
+            "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+            &[],
+        )?
+        .try_get(0)?;
+    for (version, sql) in POSTGRES {
+        if *version <= current {
+            continue;
+        }
+        let mut tx = client.transaction()?;
+        tx.batch_execute(sql)
+            .map_err(|e| StoreError::Backend(format!("migration {version} failed: {e}")))?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, (extract(epoch FROM now()) * 1000)::bigint)",
+            &[version],
+        )?;
+        tx.commit()?;
+        tracing::info!(version, "applied migration");
+    }
+    Ok(())
+}

@@ -10,8 +10,15 @@ pub struct Statements {
     pub columns: String,
     pub select: String,
     pub insert: String,
+    /// The insert, skipping a row that a unique index refuses (PostgreSQL: a failed
+    /// statement would abort the whole transaction, so the refusal is found without one).
+    pub insert_or_nothing: String,
     pub update: String,
     pub get: String,
+    /// The get, locking the row until the transaction ends (PostgreSQL).
+    pub get_for_update: String,
+    /// Locks the row without reading it (PostgreSQL).
+    pub lock: String,
     pub delete: String,
 }
 
@@ -32,14 +39,19 @@ impl Statements {
             .collect::<Vec<_>>()
             .join(", ");
         let key_pos = fields.iter().position(|f| *f == key).map_or(0, |p| p + 1);
+        let fields_list = fields.join(", ");
         Statements {
             select: format!("SELECT {columns} FROM {table}"),
             insert: format!(
-                "INSERT INTO {table} ({}) VALUES ({placeholders}) RETURNING seq",
-                fields.join(", ")
+                "INSERT INTO {table} ({fields_list}) VALUES ({placeholders}) RETURNING seq"
+            ),
+            insert_or_nothing: format!(
+                "INSERT INTO {table} ({fields_list}) VALUES ({placeholders}) ON CONFLICT DO NOTHING RETURNING seq"
             ),
             update: format!("UPDATE {table} SET {assignments} WHERE {key} = ?{key_pos}"),
             get: format!("SELECT {columns} FROM {table} WHERE {key} = ?1"),
+            get_for_update: format!("SELECT {columns} FROM {table} WHERE {key} = ?1 FOR UPDATE"),
+            lock: format!("SELECT seq FROM {table} WHERE {key} = ?1 FOR UPDATE"),
             delete: format!("DELETE FROM {table} WHERE {key} = ?1"),
             columns,
         }

@@ -23,6 +23,40 @@ impl rusqlite::ToSql for Param<'_> {
     }
 }
 
+/// PostgreSQL is strict about types: a parameter is bound as the type the server inferred
+/// for its placeholder. Integers go to any integer column (checked), booleans and text;
+/// text goes to the text types only. A null fits any type.
+impl postgres::types::ToSql for Param<'_> {
+    fn to_sql(
+        &self,
+        ty: &postgres::types::Type,
+        out: &mut bytes::BytesMut,
+    ) -> std::result::Result<postgres::types::IsNull, Box<dyn std::error::Error + Sync + Send>>
+    {
+        use postgres::types::{IsNull, ToSql, Type};
+        match self {
+            Param::Int(i) => match *ty {
+                Type::INT8 => i.to_sql(ty, out),
+                Type::INT4 => i32::try_from(*i)?.to_sql(ty, out),
+                Type::INT2 => i16::try_from(*i)?.to_sql(ty, out),
+                Type::BOOL => (*i != 0).to_sql(ty, out),
+                Type::FLOAT8 => (*i as f64).to_sql(ty, out),
+                _ if <&str as ToSql>::accepts(ty) => i.to_string().as_str().to_sql(ty, out),
+                _ => Err(format!("cannot bind an integer to a parameter of type {ty}").into()),
+            },
+            Param::Text(s) if <&str as ToSql>::accepts(ty) => s.to_sql(ty, out),
+            Param::Text(_) => Err(format!("cannot bind text to a parameter of type {ty}").into()),
+            Param::NullInt | Param::NullText => Ok(IsNull::Yes),
+        }
+    }
+
+    fn accepts(_: &postgres::types::Type) -> bool {
+        true
+    }
+
+    postgres::types::to_sql_checked!();
+}
+
 impl From<i64> for Param<'_> {
     fn from(v: i64) -> Self {
         Param::Int(v)
@@ -62,6 +96,7 @@ impl From<Option<i64>> for Param<'_> {
 /// A result row of either backend.
 pub enum Row<'a> {
     Sqlite(&'a rusqlite::Row<'a>),
+    Pg(&'a postgres::Row),
 }
 
 impl Row<'_> {
@@ -80,10 +115,31 @@ fn corrupt(idx: usize, e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(format!("column {idx}: {e}"))
 }
 
+/// An integer column of a PostgreSQL row. Every integer column of the schema is BIGINT, but
+/// an expression (`COUNT(*)`, a literal, a comparison) may come back narrower or boolean.
+fn pg_int(r: &postgres::Row, idx: usize) -> Result<Option<i64>> {
+    use postgres::types::Type;
+    let ty = r
+        .columns()
+        .get(idx)
+        .ok_or_else(|| corrupt(idx, "no such column"))?
+        .type_()
+        .clone();
+    let v = match ty {
+        Type::INT8 => r.try_get::<_, Option<i64>>(idx),
+        Type::INT4 => r.try_get::<_, Option<i32>>(idx).map(|v| v.map(i64::from)),
+        Type::INT2 => r.try_get::<_, Option<i16>>(idx).map(|v| v.map(i64::from)),
+        Type::BOOL => r.try_get::<_, Option<bool>>(idx).map(|v| v.map(i64::from)),
+        other => return Err(corrupt(idx, format!("expected an integer, found {other}"))),
+    };
+    v.map_err(|e| corrupt(idx, e))
+}
+
 impl Col for i64 {
     fn get(row: &Row<'_>, idx: usize) -> Result<Self> {
         match row {
             Row::Sqlite(r) => r.get(idx).map_err(|e| corrupt(idx, e)),
+            Row::Pg(r) => pg_int(r, idx)?.ok_or_else(|| corrupt(idx, "unexpected null")),
         }
     }
     fn param(&self) -> Param<'_> {
@@ -94,6 +150,7 @@ impl Col for Option<i64> {
     fn get(row: &Row<'_>, idx: usize) -> Result<Self> {
         match row {
             Row::Sqlite(r) => r.get(idx).map_err(|e| corrupt(idx, e)),
+            Row::Pg(r) => pg_int(r, idx),
         }
     }
     fn param(&self) -> Param<'_> {
@@ -112,6 +169,7 @@ impl Col for String {
     fn get(row: &Row<'_>, idx: usize) -> Result<Self> {
         match row {
             Row::Sqlite(r) => r.get(idx).map_err(|e| corrupt(idx, e)),
+            Row::Pg(r) => r.try_get(idx).map_err(|e| corrupt(idx, e)),
         }
     }
     fn param(&self) -> Param<'_> {
@@ -122,6 +180,7 @@ impl Col for Option<String> {
     fn get(row: &Row<'_>, idx: usize) -> Result<Self> {
         match row {
             Row::Sqlite(r) => r.get(idx).map_err(|e| corrupt(idx, e)),
+            Row::Pg(r) => r.try_get(idx).map_err(|e| corrupt(idx, e)),
         }
     }
     fn param(&self) -> Param<'_> {

@@ -11,11 +11,14 @@ pub type CommitHook = Box<dyn FnOnce() + Send>;
 
 pub(crate) enum Db<'c> {
     Sqlite(&'c rusqlite::Connection),
+    Pg(&'c mut crate::postgres::PgConn),
 }
 
 pub struct Tx<'c> {
     db: Db<'c>,
     hooks: Vec<CommitHook>,
+    /// (channel, payload) to announce to the other nodes when this unit commits.
+    notifications: Vec<(String, String)>,
     read_only: bool,
 }
 
@@ -58,12 +61,27 @@ impl<'c> Tx<'c> {
         Tx {
             db,
             hooks: Vec::new(),
+            notifications: Vec::new(),
             read_only,
         }
     }
 
     pub(crate) fn take_hooks(&mut self) -> Vec<CommitHook> {
         std::mem::take(&mut self.hooks)
+    }
+
+    pub(crate) fn take_notifications(&mut self) -> Vec<(String, String)> {
+        std::mem::take(&mut self.notifications)
+    }
+
+    /// Announces `payload` on `channel` to every node that listens (`Store::listen`), if and
+    /// when this unit of work commits. On PostgreSQL this is `NOTIFY`, sent with the commit
+    /// (a payload must stay under 8,000 bytes; larger ones are dropped with a warning). On
+    /// SQLite there are no other nodes and it does nothing.
+    pub fn notify(&mut self, channel: &str, payload: String) {
+        if matches!(self.db, Db::Pg(_)) && !self.read_only {
+            self.notifications.push((channel.to_string(), payload));
+        }
     }
 
     /// Runs `hook` after this unit of work commits; dropped if it rolls back.
@@ -74,6 +92,7 @@ impl<'c> Tx<'c> {
     pub fn backend_kind(&self) -> crate::BackendKind {
         match &self.db {
             Db::Sqlite(_) => crate::BackendKind::Sqlite,
+            Db::Pg(_) => crate::BackendKind::Postgres,
         }
     }
 
@@ -82,11 +101,12 @@ impl<'c> Tx<'c> {
     }
 
     pub fn execute(&mut self, sql: &str, params: &[Param<'_>]) -> Result<usize> {
-        match &self.db {
+        match &mut self.db {
             Db::Sqlite(c) => {
                 let mut stmt = c.prepare_cached(sql)?;
                 Ok(stmt.execute(rusqlite::params_from_iter(params.iter()))?)
             }
+            Db::Pg(c) => Ok(c.execute(sql, params)? as usize),
         }
     }
 
@@ -96,7 +116,7 @@ impl<'c> Tx<'c> {
         params: &[Param<'_>],
         mut map: impl FnMut(&Row<'_>) -> Result<T>,
     ) -> Result<Vec<T>> {
-        match &self.db {
+        match &mut self.db {
             Db::Sqlite(c) => {
                 let mut stmt = c.prepare_cached(sql)?;
                 let mut rows = stmt.query(rusqlite::params_from_iter(params.iter()))?;
@@ -106,6 +126,11 @@ impl<'c> Tx<'c> {
                 }
                 Ok(out)
             }
+            Db::Pg(c) => c
+                .query(sql, params)?
+                .iter()
+                .map(|r| map(&Row::Pg(r)))
+                .collect(),
         }
     }
 
@@ -115,7 +140,7 @@ impl<'c> Tx<'c> {
         params: &[Param<'_>],
         mut map: impl FnMut(&Row<'_>) -> Result<T>,
     ) -> Result<Option<T>> {
-        match &self.db {
+        match &mut self.db {
             Db::Sqlite(c) => {
                 let mut stmt = c.prepare_cached(sql)?;
                 let mut rows = stmt.query(rusqlite::params_from_iter(params.iter()))?;
@@ -124,6 +149,10 @@ impl<'c> Tx<'c> {
                     None => Ok(None),
                 }
             }
+            Db::Pg(c) => match c.query(sql, params)?.first() {
+                Some(r) => Ok(Some(map(&Row::Pg(r))?)),
+                None => Ok(None),
+            },
         }
     }
 
@@ -131,9 +160,20 @@ impl<'c> Tx<'c> {
     /// share the database, until this transaction ends. SQLite has one writer, so work is
     /// already serialised there and this does nothing.
     pub fn lock_key(&mut self, key: &str) -> Result<()> {
-        match &self.db {
+        match &mut self.db {
             Db::Sqlite(_) => {
                 let _ = key;
+                Ok(())
+            }
+            // A read sees committed data only and changes nothing: nothing to serialise.
+            Db::Pg(_) if self.read_only => Ok(()),
+            // A transaction-level advisory lock on a 64-bit hash of the key: released at
+            // commit or rollback, and by the server if this node dies.
+            Db::Pg(c) => {
+                c.execute(
+                    "SELECT pg_advisory_xact_lock(hashtextextended(?1, 0))",
+                    &[Param::Text(key)],
+                )?;
                 Ok(())
             }
         }
@@ -145,6 +185,26 @@ impl<'c> Tx<'c> {
     pub fn get_for_update<T: Record>(&mut self, key: &str) -> Result<Option<T>> {
         match &self.db {
             Db::Sqlite(_) => self.get::<T>(key),
+            Db::Pg(_) if self.read_only => self.get::<T>(key),
+            Db::Pg(_) => self.query_opt(
+                &T::statements().get_for_update,
+                &[Param::Text(key)],
+                T::from_row,
+            ),
+        }
+    }
+
+    /// Locks the row with this key for the rest of the transaction without reading it:
+    /// to take locks in a consistent order (a conversation before its execution) so that
+    /// two nodes never wait on each other. Nothing to do on SQLite (one writer).
+    pub fn lock_row<T: Record>(&mut self, key: &str) -> Result<()> {
+        match &mut self.db {
+            Db::Sqlite(_) => Ok(()),
+            Db::Pg(_) if self.read_only => Ok(()),
+            Db::Pg(c) => {
+                c.query(&T::statements().lock, &[Param::Text(key)])?;
+                Ok(())
+            }
         }
     }
 
@@ -158,6 +218,9 @@ impl<'c> Tx<'c> {
     /// Inserts a record and returns its assigned `seq`.
     pub fn insert<T: Record>(&mut self, rec: &T) -> Result<i64> {
         let params = rec.params();
+        if let Db::Pg(c) = &mut self.db {
+            return c.insert(T::statements(), &params);
+        }
         self.query_opt(&T::statements().insert, &params, |r| r.get::<i64>(0))?
             .ok_or_else(|| StoreError::Backend(format!("insert into {} returned no row", T::TABLE)))
     }

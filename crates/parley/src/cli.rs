@@ -125,8 +125,8 @@ pub struct ServeArgs {
     /// Origin used in absolute URLs instead of the request's Host (behind a proxy).
     #[arg(long, env = "PARLEY_PUBLIC_URL")]
     pub public_url: Option<String>,
-    /// Largest accepted request body, in bytes.
-    #[arg(long, default_value_t = 1024 * 1024)]
+    /// Largest accepted request body, in bytes (a flow definition may be up to 1 MiB).
+    #[arg(long, default_value_t = 2 * 1024 * 1024)]
     pub max_body_bytes: usize,
     /// Use a manual clock moved by POST /parley/v1/Clock (tests and demos only).
     #[arg(long, hide = true)]

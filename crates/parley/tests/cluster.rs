@@ -37,10 +37,8 @@ struct Node {
 impl Node {
     fn start(db: &str) -> Node {
         let n = NODES_STARTED.fetch_add(1, Ordering::SeqCst);
-        let log = std::env::temp_dir().join(format!(
-            "parley-cluster-{}-node{n}.log",
-            std::process::id()
-        ));
+        let log =
+            std::env::temp_dir().join(format!("parley-cluster-{}-node{n}.log", std::process::id()));
         let stderr = std::fs::File::create(&log).expect("node log file");
         let mut child = Command::new(env!("CARGO_BIN_EXE_parley"))
             .args(["serve", "--addr", "127.0.0.1:0", "--db", db])
@@ -136,7 +134,10 @@ impl Api {
             .await?;
         let status = r.status().as_u16();
         let text = r.text().await?;
-        Ok((status, serde_json::from_str(&text).unwrap_or(Value::String(text))))
+        Ok((
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        ))
     }
 
     async fn get(&self, base: &str, path: &str) -> Value {
@@ -223,7 +224,10 @@ impl Api {
         loop {
             let page = self.get(base, &path).await;
             for e in page["executions"].as_array().expect("executions") {
-                let contact = e["contact_channel_address"].as_str().unwrap_or("").to_string();
+                let contact = e["contact_channel_address"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string();
                 *per_contact.entry(contact).or_insert(0) += 1;
             }
             match page["meta"]["next_page_url"].as_str() {
@@ -248,12 +252,12 @@ fn emoji(answer: &str) -> &'static str {
 }
 
 /// The tutorial flow, with a short reply timeout whose branch says `TOO_SLOW`.
-fn flow_with_timeout() -> Value {
+fn flow_with_timeout(secs: u64) -> Value {
     let mut flow: Value = serde_json::from_str(SEED).expect("seed flow");
     let states = flow["states"].as_array_mut().expect("states");
     for state in states.iter_mut() {
         if state["name"] == "send_and_reply_1" {
-            state["properties"]["timeout"] = json!(TIMEOUT_SECS.to_string());
+            state["properties"]["timeout"] = json!(secs.to_string());
             for t in state["transitions"].as_array_mut().expect("transitions") {
                 if t["event"] == "timeout" {
                     t["next"] = json!("too_slow");
@@ -313,7 +317,10 @@ async fn two_nodes_share_one_postgres() {
     let watcher = "+15550009999";
     let stream = api
         .http
-        .get(format!("{}/parley/v1/Events?Address=%2B15550009999", b.base))
+        .get(format!(
+            "{}/parley/v1/Events?Address=%2B15550009999",
+            b.base
+        ))
         .basic_auth(ACCOUNT_SID, Some(AUTH_TOKEN))
         .send()
         .await
@@ -328,7 +335,7 @@ async fn two_nodes_share_one_postgres() {
         let nodes = nodes.clone();
         tasks.push(tokio::spawn(async move {
             let handset = format!("+1555100{i:04}");
-            if i % 4 == 0 {
+            if i.is_multiple_of(4) {
                 // Both nodes at once, same conversation: one starts the flow, the other's
                 // "hi" is its reply (no match: 👻), whichever commits first.
                 let (x, y) = tokio::join!(
@@ -339,12 +346,18 @@ async fn two_nodes_share_one_postgres() {
                 (handset, vec![QUESTION.to_string(), "👻".to_string()])
             } else {
                 let answer = answers[i % 3];
-                assert!(api.text(&nodes[i % 2], &handset, "hi").await, "{handset}: hi");
+                assert!(
+                    api.text(&nodes[i % 2], &handset, "hi").await,
+                    "{handset}: hi"
+                );
                 assert!(
                     api.text(&nodes[(i + 1) % 2], &handset, answer).await,
                     "{handset}: {answer}"
                 );
-                (handset, vec![QUESTION.to_string(), emoji(answer).to_string()])
+                (
+                    handset,
+                    vec![QUESTION.to_string(), emoji(answer).to_string()],
+                )
             }
         }));
     }
@@ -363,7 +376,11 @@ async fn two_nodes_share_one_postgres() {
     }
     let per_contact = api.executions(&b.base, &flow_sid).await;
     for (handset, _) in &expected {
-        assert_eq!(per_contact.get(handset), Some(&1), "{handset}: one execution");
+        assert_eq!(
+            per_contact.get(handset),
+            Some(&1),
+            "{handset}: one execution"
+        );
     }
     assert_eq!(per_contact.values().sum::<usize>(), HANDSETS + 1);
 
@@ -453,8 +470,8 @@ impl Targets {
     }
 }
 
-/// Runs `handsets` handsets (a third of them never answer) against `targets`, eight at a
-/// time, counting acknowledged texts in `acked`.
+/// Runs `handsets` handsets (a third of them never answer) against `targets`, sixteen at
+/// a time, counting acknowledged texts in `acked`.
 fn start_load(
     api: &Api,
     targets: &Targets,
@@ -464,7 +481,7 @@ fn start_load(
     let api = api.clone();
     let targets = targets.clone();
     tokio::spawn(async move {
-        let permits = Arc::new(tokio::sync::Semaphore::new(8));
+        let permits = Arc::new(tokio::sync::Semaphore::new(16));
         let answers = ["yes", "no", "maybe"];
         let mut tasks = Vec::new();
         for i in 0..handsets {
@@ -473,7 +490,7 @@ fn start_load(
             tasks.push(tokio::spawn(async move {
                 let mut s = Script {
                     handset: format!("+1555200{i:04}"),
-                    answer: (i % 3 != 0).then(|| answers[i % 3]),
+                    answer: (!i.is_multiple_of(3)).then(|| answers[i % 3]),
                     hi_acked: false,
                     answer_acked: false,
                     hi_acked_at: None,
@@ -494,7 +511,7 @@ fn start_load(
                 s
             }));
             // Spread the load over time, so the kill lands in the middle of it.
-            tokio::time::sleep(Duration::from_millis(15)).await;
+            tokio::time::sleep(Duration::from_millis(10)).await;
         }
         let mut out = Vec::new();
         for t in tasks {
@@ -563,6 +580,18 @@ async fn check_executions(api: &Api, base: &str, flow_sid: &str, scripts: &[Scri
     }
 }
 
+fn report(scripts: &[Script]) {
+    let hi_lost = scripts.iter().filter(|s| !s.hi_acked).count();
+    let answers_lost = scripts
+        .iter()
+        .filter(|s| s.hi_acked && s.answer.is_some() && !s.answer_acked)
+        .count();
+    eprintln!(
+        "{} handsets; unacknowledged because of the kill: {hi_lost} first texts, {answers_lost} answers",
+        scripts.len()
+    );
+}
+
 /// Waits until `n` texts were acknowledged (the middle of the load).
 async fn wait_for_acks(acked: &AtomicUsize, n: usize) {
     let until = Instant::now() + Duration::from_secs(30);
@@ -571,7 +600,7 @@ async fn wait_for_acks(acked: &AtomicUsize, n: usize) {
     }
 }
 
-const CRASH_HANDSETS: usize = 45;
+const CRASH_HANDSETS: usize = 90;
 
 /// `kill -9` of one of two nodes in the middle of the load; the survivor and a restarted
 /// node finish it. Whatever was acknowledged before the kill is answered, the timers that
@@ -584,7 +613,7 @@ async fn a_node_killed_under_load_loses_nothing_on_postgres() {
     let mut a = Node::start(&db);
     let b = Node::start(&db);
     let api = Api::new();
-    let flow_sid = api.set_up(&a.base, &flow_with_timeout()).await;
+    let flow_sid = api.set_up(&a.base, &flow_with_timeout(TIMEOUT_SECS)).await;
 
     let targets = Targets::default();
     targets.set(vec![a.base.clone(), b.base.clone()]);
@@ -597,11 +626,7 @@ async fn a_node_killed_under_load_loses_nothing_on_postgres() {
     targets.set(vec![b.base.clone(), restarted.base.clone()]);
     let scripts = load.await.unwrap();
 
-    let lost = scripts.iter().filter(|s| !s.hi_acked).count();
-    eprintln!(
-        "{} handsets, {lost} first texts unacknowledged because of the kill",
-        scripts.len()
-    );
+    report(&scripts);
     let context = || logs(&[&b, &restarted]);
     settle(&api, &b.base, &scripts, &context).await;
     check_executions(&api, &restarted.base, &flow_sid, &scripts).await;
@@ -614,7 +639,7 @@ async fn a_node_killed_under_load_loses_nothing_on_sqlite() {
     let db = format!("sqlite://{}", path.display());
     let mut a = Node::start(&db);
     let api = Api::new();
-    let flow_sid = api.set_up(&a.base, &flow_with_timeout()).await;
+    let flow_sid = api.set_up(&a.base, &flow_with_timeout(TIMEOUT_SECS)).await;
 
     let targets = Targets::default();
     targets.set(vec![a.base.clone()]);
@@ -627,11 +652,7 @@ async fn a_node_killed_under_load_loses_nothing_on_sqlite() {
     targets.set(vec![restarted.base.clone()]);
     let scripts = load.await.unwrap();
 
-    let lost = scripts.iter().filter(|s| !s.hi_acked).count();
-    eprintln!(
-        "{} handsets, {lost} first texts unacknowledged because of the kill",
-        scripts.len()
-    );
+    report(&scripts);
     let context = || logs(&[&restarted]);
     settle(&api, &restarted.base, &scripts, &context).await;
     check_executions(&api, &restarted.base, &flow_sid, &scripts).await;
@@ -639,4 +660,76 @@ async fn a_node_killed_under_load_loses_nothing_on_sqlite() {
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
     }
+}
+
+/// Replies that arrive on one node just as their timeout fires on the other: each
+/// conversation takes one of the two (the timer fires once, or not at all), nothing waits
+/// on anything else (the locks are taken in one order), and every reply is acknowledged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replies_racing_their_timeouts_on_two_nodes() {
+    let Some(base_url) = pg_base() else { return };
+    let schema = PgSchema::create(&base_url).expect("test schema");
+    let db = pg_node_url(&schema);
+    let a = Node::start(&db);
+    let b = Node::start(&db);
+    let api = Api::new();
+    let flow_sid = api.set_up(&a.base, &flow_with_timeout(1)).await;
+    let nodes = [a.base.clone(), b.base.clone()];
+
+    const HANDSETS: usize = 30;
+    let mut tasks = Vec::new();
+    for i in 0..HANDSETS {
+        let (api, nodes) = (api.clone(), nodes.clone());
+        tasks.push(tokio::spawn(async move {
+            let handset = format!("+1555300{i:04}");
+            assert!(
+                api.text(&nodes[i % 2], &handset, "hi").await,
+                "{handset}: hi"
+            );
+            // Around the moment the timer is due (1 s after the hi).
+            tokio::time::sleep(Duration::from_millis(700 + 20 * i as u64)).await;
+            assert!(
+                api.text(&nodes[(i + 1) % 2], &handset, "yes").await,
+                "{handset}: yes"
+            );
+            handset
+        }));
+    }
+    let mut handsets = Vec::new();
+    for t in tasks {
+        match t.await {
+            Ok(h) => handsets.push(h),
+            Err(e) => panic!("{e}\n{}", logs(&[&a, &b])),
+        }
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let q = QUESTION.to_string();
+    let (mut replied, mut timed_out) = (0, 0);
+    for h in &handsets {
+        let got = api.received(&b.base, h).await;
+        if got == [q.clone(), "🤖".to_string()] {
+            replied += 1;
+        } else if got.len() >= 2 && got[..2] == [q.clone(), TOO_SLOW.to_string()] {
+            // The timeout won; the late "yes" then starts the flow again, once (which
+            // times out in turn).
+            let again = &got[2..];
+            assert!(
+                again.is_empty()
+                    || again == [q.clone()]
+                    || again == [q.clone(), TOO_SLOW.to_string()],
+                "{h}: {got:?}"
+            );
+            timed_out += 1;
+        } else {
+            panic!("{h}: {got:?}\n{}", logs(&[&a, &b]));
+        }
+    }
+    eprintln!("{replied} replies won, {timed_out} timeouts won");
+    let per_contact = api.executions(&a.base, &flow_sid).await;
+    assert_eq!(per_contact.len(), HANDSETS);
+    assert!(
+        per_contact.values().all(|n| (1..=2).contains(n)),
+        "{per_contact:?}"
+    );
+    assert_eq!(per_contact.values().filter(|n| **n == 1).count(), replied);
 }

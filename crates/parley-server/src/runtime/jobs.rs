@@ -276,15 +276,13 @@ fn lane_of(job: &JobRow) -> Option<String> {
 /// Per-lane queues of this node's worker. A lane has at most one runner task; jobs claimed
 /// while it runs wait in its queue. (Across nodes, order within a lane is not guaranteed:
 /// two nodes may claim jobs of one conversation; see docs/deployment.md.)
+/// A job waiting in its lane, with the worker permit it already holds.
+type Queued = (JobRow, tokio::sync::OwnedSemaphorePermit);
+
 #[derive(Default, Clone)]
 struct Lanes {
     queues: Arc<
-        std::sync::Mutex<
-            std::collections::HashMap<
-                String,
-                std::collections::VecDeque<(JobRow, tokio::sync::OwnedSemaphorePermit)>,
-            >,
-        >,
+        std::sync::Mutex<std::collections::HashMap<String, std::collections::VecDeque<Queued>>>,
     >,
 }
 
