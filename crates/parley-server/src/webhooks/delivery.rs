@@ -120,9 +120,9 @@ pub async fn run(app: &App, job: &JobRow) -> Result<JobOutcome> {
         .await?;
     if let Err((_, e)) = &outcome {
         if give_up {
-            tracing::warn!(url = %url, attempts, error = %e, "webhook delivery failed; giving up");
+            tracing::warn!(url = %crate::webhooks::guard::redact(&url), attempts, error = %e, "webhook delivery failed; giving up");
         } else {
-            tracing::info!(url = %url, attempts, error = %e, "webhook delivery failed; will retry");
+            tracing::info!(url = %crate::webhooks::guard::redact(&url), attempts, error = %e, "webhook delivery failed; will retry");
         }
     }
     Ok(JobOutcome::Done)
@@ -171,13 +171,13 @@ async fn attempt(
             if e.is_timeout() {
                 (None, format!("no answer within {TIMEOUT_MS} ms"))
             } else {
-                (None, format!("cannot reach {url}: {e}"))
+                (None, format!("cannot reach {}: {}", crate::webhooks::guard::redact(url), e.without_url()))
             }
         })?;
     let status = resp.status().as_u16();
     if resp.status().is_success() {
         Ok(status)
     } else {
-        Err((Some(status), format!("{url} answered HTTP {status}")))
+        Err((Some(status), format!("{} answered HTTP {status}", crate::webhooks::guard::redact(url))))
     }
 }

@@ -224,3 +224,25 @@ mod tests {
         );
     }
 }
+
+/// A URL fit for logs: any `user:password@` is removed (webhook URLs may carry credentials).
+pub fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if !u.username().is_empty() || u.password().is_some() => {
+            let _ = u.set_username("");
+            let _ = u.set_password(None);
+            u.to_string()
+        }
+        Ok(u) => u.to_string(),
+        Err(_) => "(unparsable URL)".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod redact_tests {
+    #[test]
+    fn credentials_never_reach_logs() {
+        assert_eq!(super::redact("https://bob:s3cret@example.com/hook?x=1"), "https://example.com/hook?x=1");
+        assert_eq!(super::redact("http://example.com/a"), "http://example.com/a");
+    }
+}

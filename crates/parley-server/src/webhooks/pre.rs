@@ -96,7 +96,7 @@ async fn ask(
     fields: &[(String, String)],
 ) -> Asked {
     if let Err(reason) = crate::webhooks::guard::check_url(app, url).await {
-        tracing::warn!(url, %reason, "pre-event webhook not called");
+        tracing::warn!(url = %crate::webhooks::guard::redact(url), %reason, "pre-event webhook not called");
         return Asked::Unchanged;
     }
     let req = if method.eq_ignore_ascii_case("GET") {
@@ -121,7 +121,7 @@ async fn ask(
     match req.timeout(Duration::from_millis(TIMEOUT_MS)).send().await {
         Err(e) => {
             // Twilio goes ahead when the hook does not answer in time.
-            tracing::warn!(url, error = %e, "pre-event webhook did not answer; going ahead unchanged");
+            tracing::warn!(url = %crate::webhooks::guard::redact(url), error = %e, "pre-event webhook did not answer; going ahead unchanged");
             Asked::Unchanged
         }
         Ok(resp) if !resp.status().is_success() => Asked::Rejected(format!(
