@@ -17,6 +17,9 @@ mod conditions;
 pub mod definition;
 pub mod engine;
 pub mod env;
+/// For fuzz targets only (`fuzz/` at the repository root): not part of the crate's API.
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod harness;
 mod liquid;
 pub mod validate;

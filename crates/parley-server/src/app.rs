@@ -22,6 +22,10 @@ pub struct Config {
     /// Expose `POST /parley/v1/Clock` to move a manual clock (tests and demos only).
     pub dev_clock: bool,
     pub bound_addr: Arc<OnceLock<SocketAddr>>,
+    /// How long a webhook receiver (post- or pre-event) gets to answer; Twilio's is 5 s.
+    pub webhook_timeout_ms: u64,
+    /// Cap the SQLite database at this many MiB (a disk quota; writes beyond it get 503).
+    pub storage_quota_mb: Option<u64>,
     /// What outbound calls (webhooks, HTTP widgets, carriers) may reach.
     pub outbound: crate::webhooks::guard::OutboundPolicy,
     /// The flow engine's safety limits (steps, loops, Liquid caps, HTTP widget bounds).
@@ -36,6 +40,8 @@ impl Default for Config {
             max_body_bytes: 2 * 1024 * 1024,
             dev_clock: false,
             bound_addr: Arc::new(OnceLock::new()),
+            webhook_timeout_ms: crate::webhooks::delivery::TIMEOUT_MS,
+            storage_quota_mb: None,
             outbound: Default::default(),
             flow_limits: parley_flow::Limits::default(),
         }

@@ -148,7 +148,7 @@ impl Error {
     pub fn code(&self) -> u32 {
         match self {
             Error::Api { code, .. } => *code,
-            Error::Store(StoreError::Closed) => codes::UNAVAILABLE,
+            Error::Store(StoreError::Closed | StoreError::Unavailable(_)) => codes::UNAVAILABLE,
             Error::Store(_) => codes::INTERNAL,
         }
     }
@@ -171,6 +171,9 @@ impl IntoResponse for Error {
                 tracing::error!(error = %e, "store error");
                 let msg = match e {
                     StoreError::Closed => "The server is shutting down; retry shortly",
+                    StoreError::Unavailable(_) => {
+                        "The server cannot store anything right now (its storage is full); nothing was changed, retry later"
+                    }
                     _ => "Internal error: the request could not be completed; retry it",
                 };
                 (msg.to_string(), None)

@@ -46,7 +46,27 @@ pub async fn prepare(opts: &ServeOptions) -> anyhow::Result<(App, String, Option
     };
     let (account_sid, new_token) =
         bootstrap_account(&app, opts.account_sid.clone(), opts.auth_token.clone()).await?;
+    if let Some(mb) = opts.config.storage_quota_mb {
+        apply_storage_quota(&app, mb).await?;
+    }
     Ok((app, account_sid, new_token))
+}
+
+/// Caps the SQLite file (`PRAGMA max_page_count` on the writer): past it, writes fail with
+/// "storage full" (503) and nothing is corrupted; deleting data frees room again.
+async fn apply_storage_quota(app: &App, mb: u64) -> anyhow::Result<()> {
+    if app.store().kind() != parley_store::BackendKind::Sqlite {
+        anyhow::bail!("--storage-quota-mb applies to SQLite only");
+    }
+    let pages = (mb.max(1) * 1024 * 1024 / 4096) as i64;
+    app.store()
+        .write(move |tx| -> Result<(), Error> {
+            // An integer formatted here, not user text: PRAGMA takes no bound parameters.
+            tx.query_i64(&format!("PRAGMA max_page_count = {pages}"), &[])?;
+            Ok(())
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot set the storage quota: {e}"))
 }
 
 async fn bootstrap_account(

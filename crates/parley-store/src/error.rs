@@ -20,10 +20,19 @@ pub enum StoreError {
     /// A unit of work panicked; the transaction was rolled back.
     #[error("internal error in a store transaction: {0}")]
     Panicked(String),
+    /// The database cannot take writes right now (its storage is full); nothing was
+    /// written, and the same request may succeed later.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
 }
 
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
+        if let rusqlite::Error::SqliteFailure(code, _) = &e
+            && code.code == rusqlite::ErrorCode::DiskFull
+        {
+            return StoreError::Unavailable("the database's storage is full".into());
+        }
         if let rusqlite::Error::SqliteFailure(code, msg) = &e
             && code.code == rusqlite::ErrorCode::ConstraintViolation
         {

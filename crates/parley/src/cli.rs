@@ -137,6 +137,12 @@ pub struct ServeArgs {
     /// Refuse calls to loopback addresses too (a shared deployment; the local default allows them).
     #[arg(long)]
     pub deny_loopback: bool,
+    /// How long webhook receivers get to answer, in ms (Twilio: 5000; tests use less).
+    #[arg(long, default_value_t = 5000, hide = true)]
+    pub webhook_timeout_ms: u64,
+    /// Cap the SQLite database at this many MiB (past it, writes answer 503 until data is deleted).
+    #[arg(long, value_name = "MIB")]
+    pub storage_quota_mb: Option<u64>,
 }
 
 /// Where the server is and who we are to it.

@@ -33,6 +33,8 @@ pub fn run(args: ServeArgs) -> ExitCode {
         public_url: args.public_url,
         max_body_bytes: args.max_body_bytes,
         dev_clock: args.dev_clock,
+        storage_quota_mb: args.storage_quota_mb,
+        webhook_timeout_ms: args.webhook_timeout_ms,
         outbound: parley_server::webhooks::guard::OutboundPolicy {
             allow_loopback: !args.deny_loopback,
             allow_private: args.allow_private_networks,

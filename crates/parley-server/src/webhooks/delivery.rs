@@ -14,7 +14,7 @@ use crate::runtime::jobs::{JobOutcome, backoff_ms};
 use crate::webhooks::signature;
 
 pub const KIND_WEBHOOK: &str = "webhook";
-/// Twilio's Conversations webhook timeout.
+/// Twilio's Conversations webhook timeout (the default of `Config::webhook_timeout_ms`).
 pub const TIMEOUT_MS: u64 = 5_000;
 /// Attempts for a post-event webhook (first try + retries).
 pub const DEFAULT_ATTEMPTS: i64 = 3;
@@ -164,20 +164,36 @@ async fn attempt(
     };
     let resp = req
         .header("I-Twilio-Idempotency-Token", delivery_sid)
-        .timeout(Duration::from_millis(TIMEOUT_MS))
+        .timeout(Duration::from_millis(app.config().webhook_timeout_ms))
         .send()
         .await
         .map_err(|e| {
             if e.is_timeout() {
-                (None, format!("no answer within {TIMEOUT_MS} ms"))
+                (
+                    None,
+                    format!("no answer within {} ms", app.config().webhook_timeout_ms),
+                )
             } else {
-                (None, format!("cannot reach {}: {}", crate::webhooks::guard::redact(url), e.without_url()))
+                (
+                    None,
+                    format!(
+                        "cannot reach {}: {}",
+                        crate::webhooks::guard::redact(url),
+                        e.without_url()
+                    ),
+                )
             }
         })?;
     let status = resp.status().as_u16();
     if resp.status().is_success() {
         Ok(status)
     } else {
-        Err((Some(status), format!("{} answered HTTP {status}", crate::webhooks::guard::redact(url))))
+        Err((
+            Some(status),
+            format!(
+                "{} answered HTTP {status}",
+                crate::webhooks::guard::redact(url)
+            ),
+        ))
     }
 }

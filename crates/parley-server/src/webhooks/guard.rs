@@ -242,7 +242,13 @@ pub fn redact(url: &str) -> String {
 mod redact_tests {
     #[test]
     fn credentials_never_reach_logs() {
-        assert_eq!(super::redact("https://bob:s3cret@example.com/hook?x=1"), "https://example.com/hook?x=1");
-        assert_eq!(super::redact("http://example.com/a"), "http://example.com/a");
+        assert_eq!(
+            super::redact("https://bob:s3cret@example.com/hook?x=1"),
+            "https://example.com/hook?x=1"
+        );
+        assert_eq!(
+            super::redact("http://example.com/a"),
+            "http://example.com/a"
+        );
     }
 }

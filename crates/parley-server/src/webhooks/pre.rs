@@ -11,7 +11,6 @@ use serde_json::{Map, Value};
 
 use crate::app::App;
 use crate::error::Result;
-use crate::webhooks::delivery::TIMEOUT_MS;
 use crate::webhooks::signature;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -118,7 +117,11 @@ async fn ask(
             .header("X-Twilio-Signature", sig)
             .body(body)
     };
-    match req.timeout(Duration::from_millis(TIMEOUT_MS)).send().await {
+    match req
+        .timeout(Duration::from_millis(app.config().webhook_timeout_ms))
+        .send()
+        .await
+    {
         Err(e) => {
             // Twilio goes ahead when the hook does not answer in time.
             tracing::warn!(url = %crate::webhooks::guard::redact(url), error = %e, "pre-event webhook did not answer; going ahead unchanged");
