@@ -10,6 +10,9 @@ pub struct Statements {
     pub columns: String,
     pub select: String,
     pub insert: String,
+    /// The insert without RETURNING: SQLite's RETURNING goes through an ephemeral table;
+    /// the rowid (`seq`) is read with last_insert_rowid instead.
+    pub insert_plain: String,
     /// The insert, skipping a row that a unique index refuses (PostgreSQL: a failed
     /// statement would abort the whole transaction, so the refusal is found without one).
     pub insert_or_nothing: String,
@@ -45,6 +48,7 @@ impl Statements {
             insert: format!(
                 "INSERT INTO {table} ({fields_list}) VALUES ({placeholders}) RETURNING seq"
             ),
+            insert_plain: format!("INSERT INTO {table} ({fields_list}) VALUES ({placeholders})"),
             insert_or_nothing: format!(
                 "INSERT INTO {table} ({fields_list}) VALUES ({placeholders}) ON CONFLICT DO NOTHING RETURNING seq"
             ),

@@ -14,6 +14,10 @@ pub(crate) enum Db<'c> {
     Pg(&'c mut crate::postgres::PgConn),
 }
 
+/// Statements executed by this process, for profiling the hot path (one relaxed atomic
+/// add per statement; read by benchmarks and tests).
+pub static STATEMENTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 pub struct Tx<'c> {
     db: Db<'c>,
     hooks: Vec<CommitHook>,
@@ -101,6 +105,7 @@ impl<'c> Tx<'c> {
     }
 
     pub fn execute(&mut self, sql: &str, params: &[Param<'_>]) -> Result<usize> {
+        STATEMENTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         match &mut self.db {
             Db::Sqlite(c) => {
                 let mut stmt = c.prepare_cached(sql)?;
@@ -116,6 +121,7 @@ impl<'c> Tx<'c> {
         params: &[Param<'_>],
         mut map: impl FnMut(&Row<'_>) -> Result<T>,
     ) -> Result<Vec<T>> {
+        STATEMENTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         match &mut self.db {
             Db::Sqlite(c) => {
                 let mut stmt = c.prepare_cached(sql)?;
@@ -140,6 +146,7 @@ impl<'c> Tx<'c> {
         params: &[Param<'_>],
         mut map: impl FnMut(&Row<'_>) -> Result<T>,
     ) -> Result<Option<T>> {
+        STATEMENTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         match &mut self.db {
             Db::Sqlite(c) => {
                 let mut stmt = c.prepare_cached(sql)?;
@@ -221,8 +228,13 @@ impl<'c> Tx<'c> {
         if let Db::Pg(c) = &mut self.db {
             return c.insert(T::statements(), &params);
         }
-        self.query_opt(&T::statements().insert, &params, |r| r.get::<i64>(0))?
-            .ok_or_else(|| StoreError::Backend(format!("insert into {} returned no row", T::TABLE)))
+        self.execute(&T::statements().insert_plain, &params)?;
+        match &self.db {
+            Db::Sqlite(c) => Ok(c.last_insert_rowid()),
+            Db::Pg(_) => Err(StoreError::Backend(
+                "unreachable: PostgreSQL inserts return early".into(),
+            )),
+        }
     }
 
     /// Rewrites every column of the row with the record's key. Returns false if it is gone.

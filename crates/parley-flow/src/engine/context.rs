@@ -63,17 +63,14 @@ fn trigger_object(trigger: Trigger) -> (Value, Value) {
             )]),
             empty(),
         ),
-        Trigger::IncomingConversationMessage { conversation } => {
-            let conversation = with_parsed_channel_attributes(conversation);
-            let alias = message_alias(&conversation);
-            (
-                object([
-                    ("conversation", Value::Object(conversation)),
-                    ("message", alias),
-                ]),
-                empty(),
-            )
-        }
+        // `trigger.message…` resolves to this payload at render time (liquid::runtime).
+        Trigger::IncomingConversationMessage { conversation } => (
+            object([(
+                "conversation",
+                Value::Object(with_parsed_channel_attributes(conversation)),
+            )]),
+            empty(),
+        ),
         Trigger::IncomingRequest {
             to,
             from,
@@ -95,25 +92,6 @@ fn trigger_object(trigger: Trigger) -> (Value, Value) {
         }
         Trigger::IncomingCall { call } => (object([("call", Value::Object(call))]), empty()),
     }
-}
-
-/// Studio exposes conversation triggers as `trigger.conversation`, but Console-made flows keep
-/// `{{trigger.message.ChannelSid}}` / `{{trigger.message.InstanceSid}}` in their messaging
-/// widgets (the seed flow does). This alias (studio.md §3.3, recommended emulation) makes
-/// those templates resolve: the conversation payload plus the legacy Chat names.
-fn message_alias(conversation: &Map<String, Value>) -> Value {
-    let mut alias = conversation.clone();
-    let mut fill = |key: &str, from: &str| {
-        if !alias.contains_key(key)
-            && let Some(v) = conversation.get(from)
-        {
-            alias.insert(key.to_owned(), v.clone());
-        }
-    };
-    fill("ChannelSid", "ConversationSid");
-    fill("InstanceSid", "ChatServiceSid");
-    fill("From", "Author");
-    Value::Object(alias)
 }
 
 /// `ChannelAttributes` (conversation/channel attributes) are exposed parsed (studio.md §5.4);
@@ -238,7 +216,7 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn conversation_trigger_gets_the_message_alias() {
+    fn conversation_trigger_context_keeps_one_copy_of_the_payload() {
         let mut conv = Map::new();
         conv.insert("ConversationSid".into(), json!("CH1"));
         conv.insert("ChatServiceSid".into(), json!("IS1"));
@@ -252,9 +230,8 @@ mod tests {
             channel_sid: Some("CH1".into()),
         };
         let (ctx, _) = initial("FW1", params);
-        assert_eq!(ctx["trigger"]["message"]["ChannelSid"], "CH1");
-        assert_eq!(ctx["trigger"]["message"]["InstanceSid"], "IS1");
-        assert_eq!(ctx["trigger"]["message"]["From"], "+1555");
+        // The `trigger.message` alias is resolved when rendering (liquid tests), not stored.
+        assert!(ctx["trigger"].get("message").is_none());
         assert_eq!(ctx["trigger"]["conversation"]["ChannelAttributes"]["a"], 1);
         assert_eq!(ctx["flow"]["channel"]["sid"], "CH1");
     }

@@ -60,6 +60,50 @@ impl<'g> StudioRuntime<'g> {
     }
 }
 
+/// Studio exposes conversation triggers as `trigger.conversation`, but Console-made flows
+/// keep `{{trigger.message.ChannelSid}}` / `{{trigger.message.InstanceSid}}` in their
+/// messaging widgets (the seed flow does; studio.md §3.3). When the context has a
+/// `trigger.conversation` and no `trigger.message`, a `trigger.message…` path reads the
+/// conversation payload, with the legacy Chat names mapped (ChannelSid → ConversationSid,
+/// InstanceSid → ChatServiceSid, From → Author). Resolved here rather than stored as a copy,
+/// which kept a second copy of the payload in every session.
+fn message_alias_path(
+    globals: &dyn ObjectView,
+    path: &[ScalarCow<'_>],
+) -> Option<Vec<ScalarCow<'static>>> {
+    if path.len() < 2
+        || path[0].to_kstr().as_str() != "trigger"
+        || path[1].to_kstr().as_str() != "message"
+    {
+        return None;
+    }
+    let trigger = globals.get("trigger")?.as_object()?;
+    if trigger.contains_key("message") {
+        return None;
+    }
+    let conversation = trigger.get("conversation")?.as_object()?;
+    let mut aliased: Vec<ScalarCow<'static>> = vec![
+        ScalarCow::new(KString::from_static("trigger")),
+        ScalarCow::new(KString::from_static("conversation")),
+    ];
+    for (i, part) in path[2..].iter().enumerate() {
+        let key = part.to_kstr();
+        let mapped = match key.as_str() {
+            "ChannelSid" => Some("ConversationSid"),
+            "InstanceSid" => Some("ChatServiceSid"),
+            "From" => Some("Author"),
+            _ => None,
+        };
+        match mapped {
+            Some(m) if i == 0 && !conversation.contains_key(key.as_str()) => {
+                aliased.push(ScalarCow::new(KString::from_static(m)));
+            }
+            _ => aliased.push(part.clone().into_owned()),
+        }
+    }
+    Some(aliased)
+}
+
 impl Runtime for StudioRuntime<'_> {
     fn partials(&self) -> &dyn PartialStore {
         self.core.partials()
@@ -81,6 +125,9 @@ impl Runtime for StudioRuntime<'_> {
     }
 
     fn try_get(&self, path: &[ScalarCow<'_>]) -> Option<ValueCow<'_>> {
+        if let Some(aliased) = message_alias_path(self.globals, path) {
+            return try_find(self.globals.as_value(), &aliased);
+        }
         let key = path.first()?.to_kstr();
         {
             let assigned = self.assigned.borrow();

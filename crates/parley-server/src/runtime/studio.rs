@@ -186,7 +186,8 @@ fn apply(
             transitioned_from: s.transitioned_from.clone(),
             transitioned_to: s.transitioned_to.clone(),
             widget_type: s.widget_type.clone(),
-            context: s.context.to_string(),
+            // serde_json's writer, not Display: Display formats through fmt::Write, slower.
+            context: serde_json::to_string(&s.context).unwrap_or_else(|_| "{}".into()),
             date_created: s.at_ms,
             date_updated: s.at_ms,
         };
@@ -288,8 +289,10 @@ fn apply(
                     account_sid: exec.account_sid.clone(),
                     run_at: fire_at_ms,
                     max_attempts: 10,
-                    payload: serde_json::json!({ "execution_sid": exec.sid, "timer_id": timer_id })
-                        .to_string(),
+                    payload: format!(
+                        r#"{{"execution_sid":"{}","timer_id":"{}"}}"#,
+                        exec.sid, timer_id
+                    ),
                 })?;
             }
             Effect::CancelTimer { timer_id } => {

@@ -300,7 +300,9 @@ CREATE INDEX executions_waiting ON executions(account_sid, contact_channel_addre
 
 CREATE TABLE steps (
   seq INTEGER PRIMARY KEY,
-  sid TEXT NOT NULL UNIQUE,
+  -- No unique index on sid: a step is always read through its execution
+  -- (steps_execution), and the write path stays one index lighter.
+  sid TEXT NOT NULL,
   account_sid TEXT NOT NULL,
   flow_sid TEXT NOT NULL,
   execution_sid TEXT NOT NULL,
