@@ -246,7 +246,13 @@ fn apply_batch(conn: &Connection, batch: &mut Vec<Unit>) {
     let mut finishes = Vec::with_capacity(batch.len());
     let mut failed_units = Vec::new();
     let mut hooks = Vec::new();
+    // Set when the batch transaction was lost and could not be begun again.
+    let mut broken: Option<String> = None;
     for unit in batch.drain(..) {
+        if let Some(why) = &broken {
+            (unit.finish)(Err(StoreError::Backend(why.clone())));
+            continue;
+        }
         if let Err(e) = run(conn, "SAVEPOINT unit") {
             (unit.finish)(Err(StoreError::from(e)));
             continue;
@@ -271,6 +277,31 @@ fn apply_batch(conn: &Connection, batch: &mut Vec<Unit>) {
                 (unit.finish)(Err(StoreError::Panicked(msg)));
             }
         }
+        // On some errors SQLite rolls back the whole transaction, not just the failing
+        // statement: SQLITE_FULL from an UPDATE or an upsert (the storage quota or the disk
+        // is full), SQLITE_IOERR, SQLITE_NOMEM. The units kept so far are then gone and must
+        // not be acknowledged, and the rest of the batch must not run outside a transaction.
+        // (Found by crates/parley/tests/faults.rs: before this check those units got 500
+        // "commit failed", and the units after the failing one had each been committed on
+        // its own by `RELEASE unit` although they too were answered 500.)
+        if conn.is_autocommit() {
+            if !finishes.is_empty() {
+                tracing::warn!(
+                    units = finishes.len(),
+                    "sqlite rolled back the batch (storage full or I/O error); its units answer 503"
+                );
+            }
+            for f in finishes.drain(..) {
+                f(Err(StoreError::Unavailable(
+                    "the database rolled back the transaction (its storage is full)".into(),
+                )));
+            }
+            hooks.clear();
+            if let Err(e) = run(conn, "BEGIN IMMEDIATE") {
+                tracing::error!(error = %e, "sqlite: cannot begin a transaction");
+                broken = Some(format!("cannot begin a transaction: {e}"));
+            }
+        }
     }
     for f in failed_units {
         f(Ok(()));
@@ -287,8 +318,16 @@ fn apply_batch(conn: &Connection, batch: &mut Vec<Unit>) {
         Err(e) => {
             tracing::error!(error = %e, "sqlite: commit failed; the batch was rolled back");
             let _ = run(conn, "ROLLBACK");
+            // A disk that fills up while the WAL is written is "unavailable" (503), as a
+            // statement that hits the quota is, not an internal error.
+            let full = matches!(&e, rusqlite::Error::SqliteFailure(c, _)
+                if c.code == rusqlite::ErrorCode::DiskFull);
             for f in finishes {
-                f(Err(StoreError::Backend(format!("commit failed: {e}"))));
+                f(Err(if full {
+                    StoreError::Unavailable("the database's storage is full".into())
+                } else {
+                    StoreError::Backend(format!("commit failed: {e}"))
+                }));
             }
         }
     }

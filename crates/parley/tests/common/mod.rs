@@ -122,3 +122,6 @@ pub fn seed_flow_with(widget: &str, key: &str, value: serde_json::Value) -> Stri
     state["properties"][key] = value;
     serde_json::to_string_pretty(&flow).expect("json")
 }
+
+/// A real `parley serve` process and an HTTP client for it.
+pub mod server;
