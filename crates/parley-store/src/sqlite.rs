@@ -27,8 +27,10 @@ pub enum Durability {
 /// committed (or failed), and is called even when `work` never ran or panicked.
 struct Unit {
     work: Box<dyn FnOnce(&mut Tx<'_>) -> bool + Send>,
-    finish: Box<dyn FnOnce(Result<()>) + Send>,
+    finish: Finish,
 }
+
+type Finish = Box<dyn FnOnce(Result<()>) + Send>;
 
 /// Largest number of units applied in one transaction. Bigger batches amortise the fsync
 /// further but delay the first unit's answer.
@@ -113,10 +115,17 @@ impl SqliteBackend {
         conn.execute_batch("PRAGMA wal_autocheckpoint=0;")?;
         let alive = std::sync::Arc::new(());
         spawn_checkpointer(path, durability, std::sync::Arc::downgrade(&alive))?;
+        let syncer = match durability {
+            Durability::Full => {
+                conn.execute_batch("PRAGMA synchronous=OFF;")?;
+                Some(spawn_syncer(path)?)
+            }
+            Durability::Normal => None,
+        };
         let (tx, rx) = mpsc::channel::<Unit>(8192);
         let handle = std::thread::Builder::new()
             .name("parley-sqlite-writer".into())
-            .spawn(move || writer_loop(conn, rx))
+            .spawn(move || writer_loop(conn, rx, syncer))
             .map_err(|e| StoreError::Backend(format!("cannot start writer thread: {e}")))?;
         Ok(SqliteBackend {
             path: path.to_path_buf(),
@@ -218,7 +227,11 @@ impl SqliteBackend {
     }
 }
 
-fn writer_loop(conn: Connection, mut rx: mpsc::Receiver<Unit>) {
+fn writer_loop(
+    conn: Connection,
+    mut rx: mpsc::Receiver<Unit>,
+    syncer: Option<std::sync::mpsc::Sender<Committed>>,
+) {
     let mut batch: Vec<Unit> = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = rx.blocking_recv() {
         batch.push(first);
@@ -228,12 +241,84 @@ fn writer_loop(conn: Connection, mut rx: mpsc::Receiver<Unit>) {
                 Err(_) => break,
             }
         }
-        apply_batch(&conn, &mut batch);
+        if let Some(committed) = apply_batch(&conn, &mut batch) {
+            match &syncer {
+                // The next batch runs while this one's WAL frames are being fsynced.
+                Some(s) => {
+                    if let Err(std::sync::mpsc::SendError(c)) = s.send(committed) {
+                        tracing::error!("sqlite syncer stopped; answering without it");
+                        c.deliver();
+                    }
+                }
+                None => committed.deliver(),
+            }
+        }
     }
     tracing::debug!("sqlite writer stopped");
 }
 
-fn apply_batch(conn: &Connection, batch: &mut Vec<Unit>) {
+/// Durable commits without stopping the writer: with `Durability::Full` the writer commits
+/// with `synchronous=OFF`, and this thread fsyncs the WAL file, then answers the batches
+/// committed before the fsync began (several at once when commits come faster than fsyncs:
+/// group commit across batches). Nothing is acknowledged before its WAL frames are on disk;
+/// the database file itself is synced by the checkpointer (FULL) before the WAL is reused.
+/// Other readers may see a batch a few milliseconds before it is acknowledged.
+fn spawn_syncer(path: &Path) -> Result<std::sync::mpsc::Sender<Committed>> {
+    let (tx, rx) = std::sync::mpsc::channel::<Committed>();
+    let wal = PathBuf::from(format!("{}-wal", path.display()));
+    std::thread::Builder::new()
+        .name("parley-sqlite-sync".into())
+        .spawn(move || {
+            let mut file: Option<std::fs::File> = None;
+            while let Ok(first) = rx.recv() {
+                let mut ready = vec![first];
+                while let Ok(more) = rx.try_recv() {
+                    ready.push(more);
+                }
+                if file.is_none() {
+                    file = std::fs::OpenOptions::new().write(true).open(&wal).ok();
+                }
+                let synced = match &file {
+                    Some(f) => f.sync_data().map_err(|e| e.to_string()),
+                    None => Err(format!("cannot open {}", wal.display())),
+                };
+                match synced {
+                    Ok(()) => ready.into_iter().for_each(Committed::deliver),
+                    Err(e) => {
+                        tracing::error!(error = %e, "sqlite: fsync of the WAL failed; the batches are answered with an error");
+                        file = None;
+                        for c in ready {
+                            for f in c.finishes {
+                                f(Err(StoreError::Unavailable(format!("the commit could not be made durable: {e}"))));
+                            }
+                        }
+                    }
+                }
+            }
+        })
+        .map_err(|e| StoreError::Backend(format!("cannot start the sync thread: {e}")))?;
+    Ok(tx)
+}
+
+/// What a committed batch still owes its callers: the answers and the after-commit hooks,
+/// given once the commit is durable.
+struct Committed {
+    finishes: Vec<Finish>,
+    hooks: Vec<crate::tx::CommitHook>,
+}
+
+impl Committed {
+    fn deliver(self) {
+        for f in self.finishes {
+            f(Ok(()));
+        }
+        for h in self.hooks {
+            h();
+        }
+    }
+}
+
+fn apply_batch(conn: &Connection, batch: &mut Vec<Unit>) -> Option<Committed> {
     if let Err(e) = run(conn, "BEGIN IMMEDIATE") {
         tracing::error!(error = %e, "sqlite: cannot begin a transaction");
         for unit in batch.drain(..) {
@@ -241,7 +326,7 @@ fn apply_batch(conn: &Connection, batch: &mut Vec<Unit>) {
                 "cannot begin a transaction: {e}"
             ))));
         }
-        return;
+        return None;
     }
     let mut finishes = Vec::with_capacity(batch.len());
     let mut failed_units = Vec::new();
@@ -307,14 +392,7 @@ fn apply_batch(conn: &Connection, batch: &mut Vec<Unit>) {
         f(Ok(()));
     }
     match run(conn, "COMMIT") {
-        Ok(()) => {
-            for f in finishes {
-                f(Ok(()));
-            }
-            for h in hooks {
-                h();
-            }
-        }
+        Ok(()) => Some(Committed { finishes, hooks }),
         Err(e) => {
             tracing::error!(error = %e, "sqlite: commit failed; the batch was rolled back");
             let _ = run(conn, "ROLLBACK");
@@ -329,6 +407,7 @@ fn apply_batch(conn: &Connection, batch: &mut Vec<Unit>) {
                     StoreError::Backend(format!("commit failed: {e}"))
                 }));
             }
+            None
         }
     }
 }
