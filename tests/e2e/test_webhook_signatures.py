@@ -19,7 +19,7 @@ import urllib.parse
 
 import pytest
 import requests
-from twilio.request_validator import RequestValidator
+from twilio.request_validator import RequestValidator, get_signature_algorithm
 
 
 class Receiver:
@@ -278,3 +278,60 @@ def test_down_receiver_is_retried_then_given_up(server_factory, phone):
         assert down.next()["form"]["Body"] == "still there?"
     finally:
         down.close()
+
+
+def signing(server, **data) -> dict:
+    auth = (server.account_sid, server.auth_token)
+    url = f"{server.base_url}/parley/v1/WebhookSigning"
+    r = requests.post(url, data=data, auth=auth, timeout=10) if data else requests.get(url, auth=auth, timeout=10)
+    return r
+
+
+def test_sha256_shared_key_signing_validates_with_twilio_python(server_factory, receiver, phone):
+    """twilio-python 9.x reads X-Twilio-Webhooks-Signature-Settings and checks HMAC-SHA256
+    with the shared key's secret: what a receiver sees once an account switches to it."""
+    server = server_factory()
+    v1 = server.client().conversations.v1
+    handset, number = phone(), phone()
+    assert signing(server).json()["algorithm"] == "HMAC_SHA1"
+    bad = signing(server, Algorithm="HMAC_MD5")
+    assert bad.status_code == 400 and bad.json()["code"] == 20001, bad.text
+
+    switched = signing(server, Algorithm="HMAC_SHA256")
+    assert switched.status_code == 200, switched.text
+    key = switched.json()
+    assert key["algorithm"] == "HMAC_SHA256" and key["key_id"].startswith("webhooks_sharedkey_")
+    secret = key["secret"]
+    assert len(secret) >= 32
+    # The secret is shown once: reading the setting back never returns it.
+    again = signing(server).json()
+    assert again["key_id"] == key["key_id"] and "secret" not in again
+
+    conv = v1.conversations.create()
+    url = f"{receiver.base}/sha256"
+    v1.conversations(conv.sid).webhooks.create(
+        target="webhook", configuration_url=url, configuration_filters=["onMessageAdded"]
+    )
+    v1.conversations(conv.sid).participants.create(
+        messaging_binding_address=handset, messaging_binding_proxy_address=number
+    )
+    text(server, handset, number, "signed with sha256")
+    got = receiver.next()
+    settings = got["headers"].get("x-twilio-webhooks-signature-settings")
+    assert settings == f"key={key['key_id']},algorithm=HMAC_SHA256"
+    algorithm = get_signature_algorithm(settings)
+    assert algorithm == "HMAC_SHA256"
+    sig = got["headers"]["x-twilio-signature"]
+    assert RequestValidator(secret).validate(url, got["form"], sig, algorithm=algorithm)
+    assert not RequestValidator(secret).validate(url, {**got["form"], "Body": "x"}, sig, algorithm=algorithm)
+    # Neither the Auth Token nor SHA-1 validates it any more.
+    assert not RequestValidator(server.auth_token).validate(url, got["form"], sig)
+    assert not RequestValidator(server.auth_token).validate(url, got["form"], sig, algorithm=algorithm)
+
+    # Back to SHA-1: no settings header, the Auth Token validates again.
+    back = signing(server, Algorithm="HMAC_SHA1").json()
+    assert back["algorithm"] == "HMAC_SHA1" and back["key_id"] is None and "secret" not in back
+    text(server, handset, number, "signed with sha1")
+    got = receiver.next()
+    assert "x-twilio-webhooks-signature-settings" not in got["headers"]
+    assert_signed(server, url, got)

@@ -5,7 +5,13 @@ use rusqlite::Connection;
 use crate::error::{Result, StoreError};
 
 /// (version, SQL) in order. Never edit a migration that has shipped; add a new one.
-const SQLITE: &[(i64, &str)] = &[(1, include_str!("../migrations/sqlite/0001_init.sql"))];
+const SQLITE: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/sqlite/0001_init.sql")),
+    (
+        2,
+        include_str!("../migrations/sqlite/0002_webhook_signing.sql"),
+    ),
+];
 
 pub(crate) fn run_sqlite(conn: &mut Connection) -> Result<()> {
     conn.execute_batch(
@@ -33,7 +39,13 @@ pub(crate) fn run_sqlite(conn: &mut Connection) -> Result<()> {
     Ok(())
 }
 
-const POSTGRES: &[(i64, &str)] = &[(1, include_str!("../migrations/postgres/0001_init.sql"))];
+const POSTGRES: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/postgres/0001_init.sql")),
+    (
+        2,
+        include_str!("../migrations/postgres/0002_webhook_signing.sql"),
+    ),
+];
 
 /// Applies what is missing, holding a session advisory lock so that nodes starting together
 /// migrate once: the others wait, then find nothing left to do. The lock is per schema, so

@@ -39,6 +39,10 @@ record! {
         pub webhook_post_url: Option<String>,
         pub webhook_target: String,
         pub date_updated: i64,
+        /// `HMAC_SHA1` (the Auth Token signs) or `HMAC_SHA256` (the shared key below signs).
+        pub webhook_signing_algorithm: String,
+        pub webhook_signing_key_id: Option<String>,
+        pub webhook_signing_secret: Option<String>,
     }
 }
 

@@ -1,6 +1,7 @@
 //! Parley's own API under `/parley/v1`: what Twilio has no resource for but an operator or
 //! an agent app needs — the live event stream, webhook deliveries, refused inbound
-//! messages, hand-offs, and (in dev-clock mode) moving the clock.
+//! messages, hand-offs, how outbound webhooks are signed, and (in dev-clock mode) moving
+//! the clock.
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -30,6 +31,10 @@ pub fn routes() -> Router<App> {
         .route("/parley/v1/RefusedMessages", get(refused_messages))
         .route("/parley/v1/Handoffs", get(handoffs))
         .route("/parley/v1/Clock", get(clock).post(advance_clock))
+        .route(
+            "/parley/v1/WebhookSigning",
+            get(webhook_signing).post(set_webhook_signing),
+        )
 }
 
 /// Server-sent events for the caller's account. Filters: `ConversationSid`, `Address`
@@ -229,4 +234,50 @@ async fn advance_clock(State(app): State<App>, _acct: Account, Form(p): Form) ->
         )
         .into_response(),
     )
+}
+
+fn signing_view(origin: &Origin, c: &parley_store::AccountConfigRow) -> serde_json::Value {
+    json!({
+        "account_sid": c.account_sid,
+        "algorithm": c.webhook_signing_algorithm,
+        "key_id": c.webhook_signing_key_id,
+        "date_updated": iso(c.date_updated),
+        "url": origin.url("/parley/v1/WebhookSigning"),
+    })
+}
+
+/// How the account's outbound webhooks are signed (never the secret itself).
+async fn webhook_signing(
+    State(app): State<App>,
+    acct: Account,
+    origin: Origin,
+) -> Result<Response> {
+    let cfg = domain::read(&app, move |tx| {
+        domain::services::account_config(tx, &acct.sid)
+    })
+    .await?;
+    Ok(wire_json::ok(&signing_view(&origin, &cfg)))
+}
+
+/// `Algorithm=HMAC_SHA256` signs webhooks with a new shared key, announced to receivers in
+/// `X-Twilio-Webhooks-Signature-Settings`; its secret is in this answer and nowhere else.
+/// `Algorithm=HMAC_SHA1` goes back to the Auth Token.
+async fn set_webhook_signing(
+    State(app): State<App>,
+    acct: Account,
+    origin: Origin,
+    Form(p): Form,
+) -> Result<Response> {
+    let algorithm = p
+        .one_of("Algorithm", &["HMAC_SHA1", "HMAC_SHA256"])?
+        .ok_or_else(|| Error::missing("Algorithm"))?;
+    let cfg = domain::run(&app, &acct.sid, domain::Actor::api(false), move |op| {
+        domain::configuration::set_webhook_signing(op, algorithm)
+    })
+    .await?;
+    let mut view = signing_view(&origin, &cfg);
+    if let Some(secret) = &cfg.webhook_signing_secret {
+        view["secret"] = json!(secret);
+    }
+    Ok(wire_json::ok(&view))
 }

@@ -51,6 +51,9 @@ pub fn create_account(
         webhook_post_url: None,
         webhook_target: "webhook".into(),
         date_updated: now,
+        webhook_signing_algorithm: "HMAC_SHA1".into(),
+        webhook_signing_key_id: None,
+        webhook_signing_secret: None,
     };
     tx.insert(&config)?;
     Ok(account)

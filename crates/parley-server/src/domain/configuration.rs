@@ -262,3 +262,34 @@ pub fn update_notifications(
     op.tx.update(&service)?;
     Ok(service)
 }
+
+/// Chooses how the account's outbound webhooks are signed. `HMAC_SHA256` creates a new
+/// shared key each time it is set (rotating the previous one); the caller shows its secret
+/// once. `HMAC_SHA1` goes back to the Auth Token and forgets the shared key.
+pub fn set_webhook_signing(op: &mut Op<'_, '_>, algorithm: &str) -> Result<AccountConfigRow> {
+    let mut cfg = super::services::account_config(op.tx, op.account_sid)?;
+    match algorithm {
+        "HMAC_SHA1" => {
+            cfg.webhook_signing_key_id = None;
+            cfg.webhook_signing_secret = None;
+        }
+        "HMAC_SHA256" => {
+            let sids = op.app.sids();
+            cfg.webhook_signing_key_id = Some(format!(
+                "webhooks_sharedkey_{}",
+                sids.sid("").to_ascii_lowercase()
+            ));
+            // Two 128-bit secrets: a 256-bit key for a 256-bit MAC.
+            cfg.webhook_signing_secret = Some(format!("{}{}", sids.secret(), sids.secret()));
+        }
+        other => {
+            return Err(Error::invalid(&format!(
+                "Algorithm must be HMAC_SHA1 or HMAC_SHA256, not '{other}'"
+            )));
+        }
+    }
+    cfg.webhook_signing_algorithm = algorithm.to_string();
+    cfg.date_updated = op.now;
+    op.tx.update(&cfg)?;
+    Ok(cfg)
+}

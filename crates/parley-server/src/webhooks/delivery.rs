@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use parley_store::{AccountRow, JobRow, NewJob, WebhookDeliveryRow};
+use parley_store::{JobRow, NewJob, WebhookDeliveryRow};
 
 use crate::app::App;
 use crate::domain::Op;
@@ -79,14 +79,11 @@ pub async fn run(app: &App, job: &JobRow) -> Result<JobOutcome> {
     fields.push(("RetryCount".into(), (job.attempts - 1).max(0).to_string()));
 
     let account = job.account_sid.clone();
-    let token = app
+    let signer = app
         .store()
-        .read(move |tx| -> Result<Option<String>> {
-            Ok(tx.get::<AccountRow>(&account)?.map(|a| a.auth_token))
-        })
-        .await?
-        .unwrap_or_default();
-    let outcome = attempt(app, &token, &url, &method, &fields, &delivery_sid).await;
+        .read(move |tx| -> Result<signature::Signer> { Ok(signature::Signer::load(tx, &account)?) })
+        .await?;
+    let outcome = attempt(app, &signer, &url, &method, &fields, &delivery_sid).await;
 
     let now = app.now_ms();
     let key = job.job_key.clone();
@@ -131,7 +128,7 @@ pub async fn run(app: &App, job: &JobRow) -> Result<JobOutcome> {
 /// One HTTP attempt: Ok(status) on 2xx, Err((status, reason)) otherwise.
 async fn attempt(
     app: &App,
-    token: &str,
+    signer: &signature::Signer,
     url: &str,
     method: &str,
     fields: &[(String, String)],
@@ -140,28 +137,9 @@ async fn attempt(
     if let Err(reason) = crate::webhooks::guard::check_url(app, url).await {
         return Err((None, reason));
     }
-    let req = if method.eq_ignore_ascii_case("GET") {
-        let mut u = url::Url::parse(url).map_err(|e| (None, e.to_string()))?;
-        {
-            let mut q = u.query_pairs_mut();
-            for (k, v) in fields {
-                q.append_pair(k, v);
-            }
-        }
-        let full = u.to_string();
-        let sig = signature::sign_form(token, &full, &[]);
-        app.http().get(full).header("X-Twilio-Signature", sig)
-    } else {
-        let body = form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(fields.iter())
-            .finish();
-        let sig = signature::sign_form(token, url, fields);
-        app.http()
-            .post(url)
-            .header("Content-Type", "application/x-www-form-urlencoded")
-            .header("X-Twilio-Signature", sig)
-            .body(body)
-    };
+    let req = signer
+        .request(app.http(), url, method, fields)
+        .map_err(|e| (None, e))?;
     let resp = req
         .header("I-Twilio-Idempotency-Token", delivery_sid)
         .timeout(Duration::from_millis(app.config().webhook_timeout_ms))

@@ -40,13 +40,10 @@ pub async fn check(
     fields: Vec<(String, String)>,
 ) -> Result<PreOutcome> {
     let (acct, svc) = (account_sid.to_string(), service_sid.map(str::to_string));
-    let (token, targets) = app
+    let (signer, targets) = app
         .store()
-        .read(move |tx| -> Result<(String, Vec<PreTarget>)> {
-            let token = tx
-                .get::<parley_store::AccountRow>(&acct)?
-                .map(|a| a.auth_token)
-                .unwrap_or_default();
+        .read(move |tx| -> Result<(signature::Signer, Vec<PreTarget>)> {
+            let signer = signature::Signer::load(tx, &acct)?;
             let mut t = Vec::new();
             if let Some(s) = svc
                 && let Some(s) = tx.get::<ServiceRow>(&s)?
@@ -59,7 +56,7 @@ pub async fn check(
             {
                 t.push((url, c.webhook_method.clone(), c.webhook_filters.clone()));
             }
-            Ok((token, t))
+            Ok((signer, t))
         })
         .await?;
     let mut changes = Map::new();
@@ -72,7 +69,7 @@ pub async fn check(
             ("EventType".to_string(), event.to_string()),
         ];
         all.extend(fields.iter().cloned());
-        match ask(app, &token, &url, &method, &all).await {
+        match ask(app, &signer, &url, &method, &all).await {
             Asked::Rejected(why) => return Ok(PreOutcome::Reject(why)),
             Asked::Changed(m) => changes.extend(m),
             Asked::Unchanged => {}
@@ -89,7 +86,7 @@ enum Asked {
 
 async fn ask(
     app: &App,
-    token: &str,
+    signer: &signature::Signer,
     url: &str,
     method: &str,
     fields: &[(String, String)],
@@ -98,24 +95,8 @@ async fn ask(
         tracing::warn!(url = %crate::webhooks::guard::redact(url), %reason, "pre-event webhook not called");
         return Asked::Unchanged;
     }
-    let req = if method.eq_ignore_ascii_case("GET") {
-        let Ok(mut u) = url::Url::parse(url) else {
-            return Asked::Unchanged;
-        };
-        u.query_pairs_mut().extend_pairs(fields.iter());
-        let full = u.to_string();
-        let sig = signature::sign_form(token, &full, &[]);
-        app.http().get(full).header("X-Twilio-Signature", sig)
-    } else {
-        let body = form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(fields.iter())
-            .finish();
-        let sig = signature::sign_form(token, url, fields);
-        app.http()
-            .post(url)
-            .header("Content-Type", "application/x-www-form-urlencoded")
-            .header("X-Twilio-Signature", sig)
-            .body(body)
+    let Ok(req) = signer.request(app.http(), url, method, fields) else {
+        return Asked::Unchanged;
     };
     match req
         .timeout(Duration::from_millis(app.config().webhook_timeout_ms))
