@@ -129,7 +129,6 @@ async fn read_events(mut stream: reqwest::Response, count: usize) -> Vec<Value> 
     out
 }
 
-
 /// Replies that arrive on one node just as their timeout fires on the other: each
 /// conversation takes one of the two (the timer fires once, or not at all), nothing waits
 /// on anything else (the locks are taken in one order), and every reply is acknowledged.
