@@ -148,7 +148,9 @@ impl Error {
     pub fn code(&self) -> u32 {
         match self {
             Error::Api { code, .. } => *code,
-            Error::Store(StoreError::Closed | StoreError::Unavailable(_)) => codes::UNAVAILABLE,
+            Error::Store(
+                StoreError::Closed | StoreError::Unavailable(_) | StoreError::Conflict(_),
+            ) => codes::UNAVAILABLE,
             Error::Store(_) => codes::INTERNAL,
         }
     }
@@ -170,13 +172,15 @@ impl IntoResponse for Error {
                 // Logged once here, inside the request span; the client gets no internals.
                 tracing::error!(error = %e, "store error");
                 let msg = match e {
-                    StoreError::Closed => "The server is shutting down; retry shortly",
-                    StoreError::Unavailable(_) => {
-                        "The server cannot store anything right now (its storage is full); nothing was changed, retry later"
-                    }
-                    _ => "Internal error: the request could not be completed; retry it",
+                    StoreError::Closed => "The server is shutting down; retry shortly".to_string(),
+                    // The reason says what is wrong with the storage (e.g. full), nothing secret.
+                    StoreError::Unavailable(reason) => format!(
+                        "The server cannot store anything right now ({reason}); nothing was changed, retry later"
+                    ),
+                    StoreError::Conflict(_) => "Another request changed the same data at the same moment; nothing was changed, retry it".to_string(),
+                    _ => "Internal error: the request could not be completed; retry it".to_string(),
                 };
-                (msg.to_string(), None)
+                (msg, None)
             }
         };
         let mut body = serde_json::json!({

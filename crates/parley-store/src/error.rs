@@ -24,6 +24,11 @@ pub enum StoreError {
     /// written, and the same request may succeed later.
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    /// The database refused this unit of work because a concurrent one touched the same
+    /// rows (a deadlock or serialization failure). Nothing was written; the same request
+    /// may simply be sent again.
+    #[error("conflicting transaction: {0}")]
+    Conflict(String),
 }
 
 impl From<rusqlite::Error> for StoreError {
@@ -58,10 +63,7 @@ impl From<postgres::Error> for StoreError {
             if *db.code() == SqlState::T_R_DEADLOCK_DETECTED
                 || *db.code() == SqlState::T_R_SERIALIZATION_FAILURE
             {
-                return StoreError::Backend(format!(
-                    "the database refused a conflicting transaction, try again: {}",
-                    db.message()
-                ));
+                return StoreError::Conflict(db.message().to_string());
             }
             return StoreError::Backend(format!("{} ({})", db.message(), db.code().code()));
         }
