@@ -717,9 +717,15 @@ fn a_deadlock_is_reported_as_a_conflict() {
         let mut c = connect();
         std::thread::spawn(move || -> Result<(), postgres::Error> {
             let mut tx = c.transaction()?;
-            tx.execute("UPDATE deadlock_probe SET v = v + 1 WHERE id = $1", &[&first])?;
+            tx.execute(
+                "UPDATE deadlock_probe SET v = v + 1 WHERE id = $1",
+                &[&first],
+            )?;
             barrier.wait();
-            tx.execute("UPDATE deadlock_probe SET v = v + 1 WHERE id = $1", &[&second])?;
+            tx.execute(
+                "UPDATE deadlock_probe SET v = v + 1 WHERE id = $1",
+                &[&second],
+            )?;
             tx.commit()
         })
     };
