@@ -2,7 +2,8 @@
 //! - `to_json`: any value as JSON text (studio.md §5.4; e.g. Flex task attributes);
 //! - `date`: the stdlib filter, except that `"now"`/`"today"` come from the injected clock in
 //!   the configured zone instead of the machine's clock (goldens stay deterministic), numbers
-//!   are Unix seconds as in Ruby Liquid, and RFC 3339 timestamps (what JSON APIs return) parse;
+//!   are Unix seconds as in Ruby Liquid, RFC 3339 timestamps (what JSON APIs return) parse,
+//!   and formats are checked first (`date_format`);
 //! - math filters that read nil or non-numeric input as 0, as Shopify Liquid does, so
 //!   `{{flow.variables.count | plus: 1}}` works before `count` exists.
 
@@ -13,6 +14,7 @@ use liquid_core::model::{DateTime, Value, ValueView};
 use liquid_core::parser::{FilterArguments, ParameterReflection};
 use liquid_core::{Error, Expression, Filter, FilterReflection, ParseFilter, Result, Runtime};
 
+use super::date_format;
 use super::runtime::RenderBudget;
 use super::view::to_json;
 
@@ -126,7 +128,8 @@ impl Filter for DateFilter {
         let Some(date) = to_date(input, now_ms, offset_minutes) else {
             return Ok(input.to_value());
         };
-        date.format(format.as_str())
+        let safe = date_format::checked(format.as_str()).map_err(Error::with_msg)?;
+        date.format(&safe)
             .map(Value::scalar)
             .map_err(|_| Error::with_msg(format!("invalid date format '{format}'")))
     }

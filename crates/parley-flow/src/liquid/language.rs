@@ -1,7 +1,7 @@
 //! The Liquid dialect templates are parsed with: the Shopify stdlib (studio.md §5.2) with
-//! Studio's `for` cap, `date` on the injected clock, `to_json`, nil-tolerant math — and
-//! without `include`/`render` (Studio has no partials) or `tablerow` (not in Studio's list,
-//! and uncapped).
+//! Studio's `for` cap, `date` on the injected clock, `to_json`, nil-tolerant math that cannot
+//! overflow, every filter metered (`budget`) — and without `include`/`render` (Studio has no
+//! partials) or `tablerow` (not in Studio's list, and uncapped).
 
 use std::sync::LazyLock;
 
@@ -9,8 +9,11 @@ use liquid_core::Language;
 use liquid_core::parser::{ParseBlock, ParseFilter, ParseTag};
 use liquid_lib::stdlib;
 
+use super::budget::{Metered, Presize};
+use super::comment::SkippedCommentBlock;
 use super::filters::{Date, NilTolerant, NumericInput, ToJson};
 use super::for_block::CappedForBlock;
+use super::math::{CheckedMath, Op};
 
 pub(crate) static LANGUAGE: LazyLock<Language> = LazyLock::new(build);
 
@@ -34,7 +37,7 @@ fn build() -> Language {
         Box::new(stdlib::UnlessBlock),
         Box::new(stdlib::IfChangedBlock),
         Box::new(CappedForBlock),
-        Box::new(stdlib::CommentBlock),
+        Box::new(SkippedCommentBlock),
         Box::new(stdlib::CaptureBlock),
         Box::new(stdlib::CaseBlock),
     ];
@@ -43,8 +46,11 @@ fn build() -> Language {
         lang.blocks.register(name, block);
     }
     let numeric = |f: Box<dyn ParseFilter>| -> Box<dyn ParseFilter> { Box::new(NumericInput(f)) };
+    let checked = |op: Op, inner: Box<dyn ParseFilter>| -> Box<dyn ParseFilter> {
+        Box::new(NumericInput(Box::new(CheckedMath { op, inner })))
+    };
     let filters: Vec<Box<dyn ParseFilter>> = vec![
-        numeric(Box::new(stdlib::Abs)),
+        checked(Op::Abs, Box::new(stdlib::Abs)),
         Box::new(stdlib::Append),
         numeric(Box::new(stdlib::AtLeast)),
         numeric(Box::new(stdlib::AtMost)),
@@ -54,7 +60,7 @@ fn build() -> Language {
         Box::new(stdlib::Concat),
         Box::new(Date),
         Box::new(stdlib::Default),
-        numeric(Box::new(stdlib::DividedBy)),
+        checked(Op::DividedBy, Box::new(stdlib::DividedBy)),
         Box::new(stdlib::Downcase),
         Box::new(stdlib::Escape),
         Box::new(stdlib::EscapeOnce),
@@ -64,10 +70,10 @@ fn build() -> Language {
         Box::new(stdlib::Last),
         Box::new(stdlib::Lstrip),
         Box::new(stdlib::Map),
-        numeric(Box::new(stdlib::Minus)),
-        numeric(Box::new(stdlib::Modulo)),
+        checked(Op::Minus, Box::new(stdlib::Minus)),
+        checked(Op::Modulo, Box::new(stdlib::Modulo)),
         Box::new(stdlib::NewlineToBr),
-        numeric(Box::new(stdlib::Plus)),
+        checked(Op::Plus, Box::new(stdlib::Plus)),
         Box::new(stdlib::Prepend),
         Box::new(stdlib::Remove),
         Box::new(stdlib::RemoveFirst),
@@ -84,7 +90,7 @@ fn build() -> Language {
         Box::new(stdlib::Strip),
         Box::new(stdlib::StripHtml),
         Box::new(stdlib::StripNewlines),
-        numeric(Box::new(stdlib::Times)),
+        checked(Op::Times, Box::new(stdlib::Times)),
         Box::new(ToJson),
         Box::new(stdlib::Truncate),
         Box::new(stdlib::TruncateWords),
@@ -96,7 +102,14 @@ fn build() -> Language {
     ];
     for filter in filters {
         let name = filter.reflection().name().to_owned();
-        lang.filters.register(name, Box::new(NilTolerant(filter)));
+        let presize = match name.as_str() {
+            "replace" => Some(Presize::Replace),
+            "join" => Some(Presize::Join),
+            _ => None,
+        };
+        let inner = Box::new(NilTolerant(filter));
+        lang.filters
+            .register(name, Box::new(Metered { presize, inner }));
     }
     lang
 }

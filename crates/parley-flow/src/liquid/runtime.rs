@@ -28,6 +28,9 @@ pub(crate) struct RenderBudget {
     pub loop_cap: usize,
     /// Loop-body runs left for the whole render, so nested loops cannot multiply work.
     pub loop_runs_left: usize,
+    /// Bytes the render's filters may build in all (see `budget`), and what is left of it.
+    pub filter_bytes_total: usize,
+    pub filter_bytes_left: usize,
 }
 
 /// The root frame: Studio's namespaces (read-only JSON) plus variables made by `assign`,
@@ -171,7 +174,7 @@ impl Runtime for StudioRuntime<'_> {
 
 /// Approximate size of a value in bytes, counted up to `limit` (and then abandoned, so
 /// measuring a huge value costs no more than the limit).
-fn value_size(value: &Value, limit: usize) -> usize {
+pub(super) fn value_size(value: &Value, limit: usize) -> usize {
     let mut total = 0usize;
     let mut stack = vec![value];
     while let Some(v) = stack.pop() {

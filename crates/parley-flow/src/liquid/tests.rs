@@ -191,3 +191,160 @@ fn hostile_templates_fail_without_panicking() {
         let _ = render(t);
     }
 }
+
+#[test]
+fn integer_math_past_i64_goes_on_in_floating_point() {
+    // Found by the liquid_render fuzz target: `MIN | divided_by: -1` panicked in every build,
+    // and plus/minus/times/abs/modulo panicked (or wrapped) at the edges of i64.
+    for (template, expected) in [
+        ("{{ 9223372036854775807 | plus: 1 }}", "9223372036854776000"),
+        (
+            "{{ -9223372036854775807 | minus: 10 }}",
+            "-9223372036854776000",
+        ),
+        (
+            "{{ 9223372036854775807 | times: 2 }}",
+            "18446744073709552000",
+        ),
+        (
+            "{{ -9223372036854775808 | divided_by: -1 }}",
+            "9223372036854776000",
+        ),
+        ("{{ -9223372036854775808 | modulo: -1 }}", "0"),
+        ("{{ -9223372036854775808 | abs }}", "9223372036854776000"),
+        (
+            "{{ '9223372036854775807' | plus: '1' }}",
+            "9223372036854776000",
+        ),
+        (
+            "{{ 7 | plus: 1 }} {{ 7 | divided_by: 2 }} {{ -7 | abs }}",
+            "8 3 7",
+        ),
+    ] {
+        assert_eq!(render(template).as_deref(), Ok(expected), "{template}");
+    }
+    assert!(render("{{ 5 | divided_by: 0 }}").is_err());
+}
+
+#[test]
+fn trigger_message_reads_the_conversation_payload() {
+    let ctx = json!({
+        "trigger": {"conversation": {"ConversationSid": "CH1", "ChatServiceSid": "IS1", "Author": "+1555", "Body": "hi", "ChannelSid": "CH1x"}},
+        "flow": {}, "widgets": {}, "contact": {}
+    });
+    let r = |t: &str| {
+        Template::parse(t)
+            .unwrap()
+            .render(&ctx, &settings())
+            .unwrap()
+    };
+    assert_eq!(
+        r("{{trigger.message.InstanceSid}}"),
+        "IS1",
+        "legacy name mapped"
+    );
+    assert_eq!(r("{{trigger.message.From}}"), "+1555");
+    assert_eq!(
+        r("{{trigger.message.ChannelSid}}"),
+        "CH1x",
+        "a key the payload has wins"
+    );
+    assert_eq!(r("{{trigger.message.Body}}"), "hi");
+    assert_eq!(r("{{trigger.message.Missing}}"), "");
+    // A real `trigger.message` (an SMS trigger) is read as it is.
+    let sms = json!({"trigger": {"message": {"From": "+1999"}}, "flow": {}, "widgets": {}, "contact": {}});
+    assert_eq!(
+        Template::parse("{{trigger.message.From}}")
+            .unwrap()
+            .render(&sms, &settings())
+            .unwrap(),
+        "+1999"
+    );
+}
+
+#[test]
+fn integer_literals_past_i64_are_parse_errors() {
+    // Found by the liquid_render fuzz target: liquid-core's parser panicked on these.
+    for template in [
+        // The fuzzer's input, as it found it.
+        "{{ 'abc' | slice: -9223372036857475808, 9223372036854775807 }}{{ 'abc' | tru act:ne-5 }}{{ 'a b c' | truncatewords: -1 }}",
+        "{{ 99999999999999999999 }}",
+        "{% assign x = 18446744073709551616 %}",
+        "{% for i in (1..99999999999999999999) %}{% endfor %}",
+        "{{-9223372036854775808}}",
+    ] {
+        let err = Template::parse(template).err();
+        assert!(
+            err.as_deref().is_some_and(|e| e.contains("too large")),
+            "{template}: {err:?}"
+        );
+    }
+    assert_eq!(
+        render("{{ -9223372036854775808 | minus: 0 }}").unwrap(),
+        "-9223372036854775808"
+    );
+}
+
+#[test]
+fn filters_cannot_build_unbounded_values() {
+    // Found by the liquid_render fuzz target as an out-of-memory abort: each `replace` puts
+    // a 16 KB string in place of every one of 16 K characters.
+    let doubled =
+        "{% assign a = 'x' %}{% for i in (1..14) %}{% assign a = a | append: a %}{% endfor %}";
+    let err = render(&format!(
+        "{doubled}{{{{ a | replace: 'x', a | replace: 'x', a | size }}}}"
+    ))
+    .unwrap_err();
+    assert!(err.0.contains("filters build more than"), "{err}");
+    let err = render(&format!(
+        "{doubled}{{{{ a | split: '' | join: a | size }}}}"
+    ))
+    .unwrap_err();
+    assert!(err.0.contains("filters build more than"), "{err}");
+    // A long chain of small steps is stopped by the same budget.
+    let chain = "| append: a ".repeat(200);
+    let err = render(&format!("{doubled}{{{{ a {chain}| size }}}}")).unwrap_err();
+    assert!(err.0.contains("filters build more than"), "{err}");
+    // What real templates do stays well inside it.
+    assert_eq!(
+        render(&format!("{doubled}{{{{ a | replace: 'x', 'yy' | size }}}}")).unwrap(),
+        "32768"
+    );
+    assert_eq!(
+        render("{{ 'a,b' | split: ',' | join: '-' }}").unwrap(),
+        "a-b"
+    );
+}
+
+#[test]
+fn comments_are_skipped_and_unclosed_ones_are_errors() {
+    // Found by the liquid_render fuzz target: liquid-lib's comment block panicked when a tag
+    // inside an unclosed comment was an unclosed block.
+    for template in [
+        "{% raw %}{{ n| sort_natural{% endraw %}{% comment %}{{ nope }}{% endcomment rtact.channel.%}{% unless false %}u{% e\u{fffd}dunless %}",
+        "{% comment %}{% unless x %}",
+        "{% comment %}{% raw %}",
+        "{% comment %}",
+    ] {
+        assert!(Template::parse(template).is_err(), "{template}");
+    }
+    assert_eq!(
+        render("a{% comment %}{{ x }}{% if %}{% comment %}{% endcomment %}b{% endcomment %}c")
+            .unwrap(),
+        "ac"
+    );
+}
+
+#[test]
+fn date_formats_cannot_panic_or_pad_without_end() {
+    // Found by the liquid_render fuzz target: liquid's strftime sliced `%` + a multi-byte
+    // character in the middle of the character.
+    assert_eq!(
+        render("m{{ 0 | date: '%\u{fffd}\u{fffd}Y' }}").unwrap(),
+        "m%\u{fffd}\u{fffd}Y"
+    );
+    assert_eq!(render("{{ 0 | date: '%-é%Y' }}").unwrap(), "%-é1970");
+    let err = render("{{ 0 | date: '%99999999999Y' }}").unwrap_err();
+    assert!(err.0.contains("padding width"), "{err}");
+    assert_eq!(render("{{ 0 | date: '%6Y' }}").unwrap(), "001970");
+}
