@@ -44,6 +44,16 @@ pub(crate) struct RenderSettings {
 #[error("{0}")]
 pub(crate) struct RenderError(pub String);
 
+/// `text` with every non-ASCII character replaced by `?`: one character for one, so lines and
+/// columns stay, and `?` is, like any non-ASCII character, matched by nothing in Liquid's
+/// grammar but "any character" (it is not an identifier, symbol, quote or whitespace), so
+/// both texts split into the same tokens and parse alike.
+fn ascii_stand_in(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_ascii() { c } else { '?' })
+        .collect()
+}
+
 /// Whether a string holds Liquid markup at all; plain strings skip the template engine.
 pub(crate) fn has_markup(text: &str) -> bool {
     text.contains("{{") || text.contains("{%")
@@ -55,6 +65,16 @@ impl Template {
             return Err(format!(
                 "the number {literal} is too large for Liquid (integers are 64-bit)"
             ));
+        }
+        if !text.is_ascii() {
+            // liquid-core can panic while reporting invalid markup that follows multi-byte
+            // characters on its line (it uses a column in characters as a byte index). An
+            // ASCII copy parses exactly like the original — see `ascii_stand_in` — without
+            // that bug: when it fails, its error is the answer; when it parses, the original
+            // holds no invalid markup and parses too.
+            if let Err(e) = liquid_core::parser::parse(&ascii_stand_in(text), &LANGUAGE) {
+                return Err(one_line(&e.to_string()));
+            }
         }
         liquid_core::parser::parse(text, &LANGUAGE)
             .map(|elements| Template {

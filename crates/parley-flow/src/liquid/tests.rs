@@ -348,3 +348,18 @@ fn date_formats_cannot_panic_or_pad_without_end() {
     assert!(err.0.contains("padding width"), "{err}");
     assert_eq!(render("{{ 0 | date: '%6Y' }}").unwrap(), "001970");
 }
+
+#[test]
+fn invalid_markup_after_non_ascii_text_is_a_parse_error() {
+    // Found by the liquid_render fuzz target: when a line holds multi-byte characters before
+    // invalid markup, liquid-core rebuilds the line for its error message with a column in
+    // characters used as a byte index, the rebuilt text parses, and it panics instead of
+    // failing ("`LiquidParser::parse` should fail in InvalidLiquidTokens").
+    let fuzzed = "{{ flow.variables.date | date: '%Y %-d %:z\u{FFFD}\u{FFFD}\u{FFFD}ere: %s where: %s %%' }}{{ \u{FFFD}now' | date:'%\u{FFFD}\u{FFFD}| size: \u{FFFD}\u{FFFD}Y' }}| truncatewY' }}%%' }}{{ 'now' | date: '%c' }}";
+    for template in [fuzzed, "ééé {{ x | | }}", "🤖 {% if %} é {{ ' }}"] {
+        let err = Template::parse(template).err();
+        assert!(err.is_some(), "{template}: parsed");
+    }
+    // Non-ASCII text around valid markup still parses and renders as written.
+    assert_eq!(render("¿Sí? {{ 'ñ' | upcase }} 🤖").unwrap(), "¿Sí? Ñ 🤖");
+}
