@@ -5,6 +5,7 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
@@ -60,7 +61,8 @@ fn open(path: &Path, durability: Durability) -> Result<Connection> {
     };
     conn.execute_batch(&format!(
         "PRAGMA journal_mode=WAL; PRAGMA synchronous={sync}; PRAGMA foreign_keys=OFF; \
-         PRAGMA temp_store=MEMORY; PRAGMA cache_size=-16000;"
+         PRAGMA temp_store=MEMORY; PRAGMA cache_size=-16000; \
+         PRAGMA journal_size_limit=134217728;"
     ))?;
     conn.set_prepared_statement_cache_capacity(256);
     // Query-planner stability: without it, SQLite marks statements whose plan could depend
@@ -84,14 +86,27 @@ fn run(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
 /// How often the checkpointer copies the WAL back into the database file.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
 
+/// WAL length, in frames (pages), past which the writer starts the WAL over (128 MiB with
+/// 4 KiB pages; a busy server writes about 20 KB of WAL per inbound text).
+const RESTART_WAL_AFTER_FRAMES: i64 = 32_768;
+
 /// Checkpoints run on their own thread and connection, so the writer never stops to copy
 /// the WAL (and fsync the database) in the middle of a commit. PASSIVE checkpoints never
-/// block the writer or readers; SQLite restarts the WAL from its start once a checkpoint
-/// has caught up, which keeps its size bounded.
+/// block the writer or readers.
+///
+/// SQLite only starts the WAL over when a checkpoint has caught up with the last commit,
+/// which a PASSIVE one never does under sustained writes, and a RESTART checkpoint from
+/// this thread never gets the write lock either (the writer takes it again between
+/// batches faster than SQLite's busy handler polls): measured, the WAL grew to 12 GB while
+/// 100,000 executions were parked, and every write slowed down with it. So past
+/// `RESTART_WAL_AFTER_FRAMES` this thread raises `restart_wal`, and the writer itself runs
+/// the RESTART between two batches (see `restart_wal`): by then PASSIVE has copied nearly
+/// everything, so the writer pauses only for the rest and an fsync of the database.
 fn spawn_checkpointer(
     path: &Path,
     durability: Durability,
     alive: std::sync::Weak<()>,
+    restart_wal: std::sync::Arc<AtomicBool>,
 ) -> Result<()> {
     let conn = open(path, durability)?;
     std::thread::Builder::new()
@@ -99,8 +114,15 @@ fn spawn_checkpointer(
         .spawn(move || {
             while alive.upgrade().is_some() {
                 std::thread::sleep(CHECKPOINT_EVERY);
-                if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
-                    tracing::warn!(error = %e, "sqlite checkpoint failed; will retry");
+                // (busy, frames in the WAL, frames copied into the database)
+                let frames =
+                    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(1));
+                match frames {
+                    Ok(frames) if frames > RESTART_WAL_AFTER_FRAMES => {
+                        restart_wal.store(true, Ordering::Relaxed);
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "sqlite checkpoint failed; will retry"),
                 }
             }
         })
@@ -114,7 +136,13 @@ impl SqliteBackend {
         crate::migrate::run_sqlite(&mut conn)?;
         conn.execute_batch("PRAGMA wal_autocheckpoint=0;")?;
         let alive = std::sync::Arc::new(());
-        spawn_checkpointer(path, durability, std::sync::Arc::downgrade(&alive))?;
+        let restart = std::sync::Arc::new(AtomicBool::new(false));
+        spawn_checkpointer(
+            path,
+            durability,
+            std::sync::Arc::downgrade(&alive),
+            restart.clone(),
+        )?;
         let syncer = match durability {
             Durability::Full => {
                 conn.execute_batch("PRAGMA synchronous=OFF;")?;
@@ -125,7 +153,7 @@ impl SqliteBackend {
         let (tx, rx) = mpsc::channel::<Unit>(8192);
         let handle = std::thread::Builder::new()
             .name("parley-sqlite-writer".into())
-            .spawn(move || writer_loop(conn, rx, syncer))
+            .spawn(move || writer_loop(conn, rx, syncer, restart, durability))
             .map_err(|e| StoreError::Backend(format!("cannot start writer thread: {e}")))?;
         Ok(SqliteBackend {
             path: path.to_path_buf(),
@@ -231,6 +259,8 @@ fn writer_loop(
     conn: Connection,
     mut rx: mpsc::Receiver<Unit>,
     syncer: Option<std::sync::mpsc::Sender<Committed>>,
+    restart: std::sync::Arc<AtomicBool>,
+    durability: Durability,
 ) {
     let mut batch: Vec<Unit> = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = rx.blocking_recv() {
@@ -253,8 +283,43 @@ fn writer_loop(
                 None => committed.deliver(),
             }
         }
+        if restart.swap(false, Ordering::Relaxed) {
+            restart_wal(&conn, durability);
+        }
     }
     tracing::debug!("sqlite writer stopped");
+}
+
+/// Copies what is left of the WAL into the database, fsyncs it, and makes the next commit
+/// write from the start of the WAL (RESTART; `journal_size_limit` then trims the file).
+/// Runs on the writer between batches, so no commit waits on it for a lock. With
+/// `Durability::Full` the writer commits with `synchronous=OFF` (its syncer thread makes
+/// commits durable); a checkpoint at that setting would skip its fsyncs and let the WAL be
+/// overwritten before the database holds its pages on disk, so this one runs at FULL.
+fn restart_wal(conn: &Connection, durability: Durability) {
+    let started = std::time::Instant::now();
+    let full = durability == Durability::Full;
+    let result = (|| -> rusqlite::Result<(i64, i64)> {
+        if full {
+            conn.execute_batch("PRAGMA synchronous=FULL;")?;
+        }
+        let r = conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+        });
+        if full {
+            conn.execute_batch("PRAGMA synchronous=OFF;")?;
+        }
+        r
+    })();
+    match result {
+        Ok((busy, frames)) => tracing::debug!(
+            busy,
+            frames,
+            ms = started.elapsed().as_millis() as u64,
+            "sqlite WAL restarted"
+        ),
+        Err(e) => tracing::warn!(error = %e, "sqlite WAL restart failed; will retry"),
+    }
 }
 
 /// Durable commits without stopping the writer: with `Durability::Full` the writer commits
