@@ -283,7 +283,7 @@ pub fn set_webhook_signing(op: &mut Op<'_, '_>, algorithm: &str) -> Result<Accou
             cfg.webhook_signing_secret = Some(format!("{}{}", sids.secret(), sids.secret()));
         }
         other => {
-            return Err(Error::invalid(&format!(
+            return Err(Error::invalid(format!(
                 "Algorithm must be HMAC_SHA1 or HMAC_SHA256, not '{other}'"
             )));
         }
