@@ -318,13 +318,16 @@ pub async fn tutorial_at_rate(
     for i in 0..total {
         let due = start + interval.mul_f64(i as f64);
         tokio::time::sleep_until(due.into()).await;
-        // The next idle handset (one text in flight per handset).
+        // The next idle handset (one text in flight per handset). When every handset is
+        // waiting for a reply (a stall longer than handsets / rate), wait for one to be
+        // free: sending from a busy handset would race its own previous text. The text's
+        // latency still counts from when it was due.
         let mut tries = 0;
         while busy[h].swap(true, Ordering::AcqRel) {
             h = (h + 1) % handsets;
             tries += 1;
-            if tries > handsets {
-                break;
+            if tries % handsets == 0 {
+                tokio::time::sleep(Duration::from_millis(1)).await;
             }
         }
         let (pool, state, rec, busy, count) = (
@@ -399,11 +402,16 @@ pub async fn verify(
         if got[..n] != expected[..n] || (got.len() < 1000 && got.len() != expected.len()) {
             wrong += 1;
             if wrong <= 3 {
+                // From the first difference on, a few replies of each.
+                let at = (0..n).find(|&i| got[i] != expected[i]).unwrap_or(n);
+                let around = |v: &[String]| v[at.min(v.len())..(at + 4).min(v.len())].to_vec();
                 eprintln!(
-                    "  handset {}: expected {:?}…, got {:?}…",
+                    "  handset {}: {} replies expected, {} on the screen; from reply {at}: expected {:?}, got {:?}",
                     handset(h),
-                    &expected[..n.min(4)],
-                    &got[..n.min(4)]
+                    expected.len(),
+                    got.len(),
+                    around(&expected),
+                    around(&got)
                 );
             }
         }
