@@ -1,0 +1,229 @@
+//! Records: round trips, rollback, paging, unique indexes.
+
+use super::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_round_trip() {
+    for db in backends() {
+        let name = db.name;
+        let seq = db
+            .store
+            .write(|tx| -> R<i64> { tx.insert(&conversation("CH1", Some("one"))) })
+            .await
+            .unwrap();
+        assert!(seq > 0, "{name}");
+        let got = db
+            .store
+            .read(|tx| -> R<Option<ConversationRow>> { tx.get("CH1") })
+            .await
+            .unwrap()
+            .expect("inserted");
+        let mut want = conversation("CH1", Some("one"));
+        want.seq = seq;
+        assert_eq!(got, want, "{name}");
+
+        let mut changed = got.clone();
+        changed.state = "inactive".into();
+        changed.date_inactive = None;
+        changed.bindings = Some("{\"email\":{}}".into());
+        let c2 = changed.clone();
+        assert!(
+            db.store
+                .write(move |tx| -> R<bool> { tx.update(&c2) })
+                .await
+                .unwrap()
+        );
+        let (found, count, missing) = db
+            .store
+            .read(|tx| -> R<_> {
+                Ok((
+                    tx.find::<ConversationRow>(
+                        "state = ?1 AND date_inactive IS NULL",
+                        &[Param::Text("inactive")],
+                    )?,
+                    tx.count::<ConversationRow>("account_sid = ?1", &[Param::Text("AC1")])?,
+                    tx.get::<ConversationRow>("CH404")?,
+                ))
+            })
+            .await
+            .unwrap();
+        assert_eq!(found, Some(changed), "{name}");
+        assert_eq!((count, missing), (1, None), "{name}");
+
+        let (deleted, again) = db
+            .store
+            .write(|tx| -> R<_> {
+                Ok((
+                    tx.delete::<ConversationRow>("CH1")?,
+                    tx.delete::<ConversationRow>("CH1")?,
+                ))
+            })
+            .await
+            .unwrap();
+        assert_eq!((deleted, again), (true, false), "{name}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_error_rolls_the_unit_back() {
+    for db in backends() {
+        let out = db
+            .store
+            .write(|tx| -> R<()> {
+                tx.insert(&conversation("CH1", None))?;
+                Err(StoreError::Corrupt("changed my mind".into()))
+            })
+            .await;
+        assert!(out.is_err());
+        let n = db
+            .store
+            .read(|tx| -> R<i64> { tx.count::<ConversationRow>("1 = 1", &[]) })
+            .await
+            .unwrap();
+        assert_eq!(n, 0, "{}", db.name);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_follow_seq_both_ways() {
+    for db in backends() {
+        let name = db.name;
+        db.store
+            .write(|tx| -> R<()> {
+                for i in 0..25 {
+                    tx.insert(&conversation(&format!("CH{i:02}"), None))?;
+                }
+                Ok(())
+            })
+            .await
+            .unwrap();
+        let page = |req: PageRequest| {
+            let store = db.store.clone();
+            async move {
+                store
+                    .read(move |tx| -> R<_> {
+                        let p = tx.page::<ConversationRow>(
+                            "account_sid = ?1",
+                            &[Param::Text("AC1")],
+                            &req,
+                        )?;
+                        let sids: Vec<String> = p.items.iter().map(|c| c.sid.clone()).collect();
+                        let last = p.items.last().map(|c| c.seq);
+                        let first = p.items.first().map(|c| c.seq);
+                        Ok((sids, p.has_next, first, last))
+                    })
+                    .await
+                    .unwrap()
+            }
+        };
+        let (sids, more, _, last) = page(PageRequest::first(10)).await;
+        assert_eq!(sids.first().map(String::as_str), Some("CH00"), "{name}");
+        assert_eq!((sids.len(), more), (10, true), "{name}");
+        let (sids2, _, first2, _) = page(PageRequest {
+            size: 10,
+            cursor: Cursor::After(last.unwrap()),
+            descending: false,
+        })
+        .await;
+        assert_eq!(sids2[0], "CH10", "{name}");
+        let (sids3, more3, _, _) = page(PageRequest {
+            size: 10,
+            cursor: Cursor::After(20),
+            descending: false,
+        })
+        .await;
+        assert!(sids3.len() <= 10 && !more3, "{name}");
+        let (back, _, _, _) = page(PageRequest {
+            size: 10,
+            cursor: Cursor::Before(first2.unwrap()),
+            descending: false,
+        })
+        .await;
+        assert_eq!(
+            back, sids,
+            "{name}: the page before the second is the first"
+        );
+        let (desc, _, _, _) = page(PageRequest {
+            size: 5,
+            cursor: Cursor::Start,
+            descending: true,
+        })
+        .await;
+        assert_eq!(desc, ["CH24", "CH23", "CH22", "CH21", "CH20"], "{name}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unique_indexes_are_named_and_the_unit_goes_on() {
+    for db in backends() {
+        let name = db.name;
+        // The caller reads the row in the way after the refusal, in the same unit.
+        let (err, holder) = db
+            .store
+            .write(|tx| -> R<_> {
+                tx.insert(&binding("MB1", "+15550001"))?;
+                let err = tx.insert(&binding("MB2", "+15550001")).unwrap_err();
+                let holder = tx.find::<BindingRow>(
+                    "account_sid = ?1 AND address = ?2",
+                    &[Param::Text("AC1"), Param::Text("+15550001")],
+                )?;
+                tx.insert(&binding("MB3", "+15550002"))?;
+                Ok((err, holder.map(|b| b.participant_sid)))
+            })
+            .await
+            .unwrap();
+        assert!(
+            matches!(&err, StoreError::Unique(ix) if ix == schema::BINDING_PAIR),
+            "{name}: {err:?}"
+        );
+        assert_eq!(holder.as_deref(), Some("MB1"), "{name}");
+        let n = db
+            .store
+            .read(|tx| -> R<i64> { tx.count::<BindingRow>("1 = 1", &[]) })
+            .await
+            .unwrap();
+        assert_eq!(n, 2, "{name}: the refused row is not there, the others are");
+
+        // Partial indexes: only named conversations, only active executions.
+        let out = db
+            .store
+            .write(|tx| -> R<_> {
+                tx.insert(&conversation("CH1", None))?;
+                tx.insert(&conversation("CH2", None))?;
+                tx.insert(&conversation("CH3", Some("u")))?;
+                let dup_name = tx.insert(&conversation("CH4", Some("u"))).unwrap_err();
+                tx.insert(&execution("FN1", "ended"))?;
+                tx.insert(&execution("FN2", "ended"))?;
+                tx.insert(&execution("FN3", "active"))?;
+                let dup_active = tx.insert(&execution("FN4", "active")).unwrap_err();
+                Ok((dup_name, dup_active))
+            })
+            .await
+            .unwrap();
+        assert!(
+            matches!(&out.0, StoreError::Unique(ix) if ix == schema::CONVERSATION_UNIQUE_NAME),
+            "{name}: {:?}",
+            out.0
+        );
+        assert!(
+            matches!(&out.1, StoreError::Unique(ix) if ix == schema::EXECUTION_ACTIVE_CONTACT),
+            "{name}: {:?}",
+            out.1
+        );
+
+        // An update that breaks an index is refused with the index's name too.
+        let err = db
+            .store
+            .write(|tx| -> R<bool> {
+                let mut c = tx.get::<ConversationRow>("CH1")?.expect("CH1");
+                c.unique_name = Some("u".into());
+                tx.update(&c)
+            })
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, StoreError::Unique(ix) if ix == schema::CONVERSATION_UNIQUE_NAME),
+            "{name}: {err:?}"
+        );
+    }
+}
