@@ -19,6 +19,7 @@ use std::sync::Arc;
 
 use arbitrary::{Arbitrary, Unstructured};
 use libfuzzer_sys::fuzz_target;
+use parley_flow::fuzzing::condition_types;
 use parley_flow::harness::TestEnv;
 use parley_flow::{
     CompiledFlow, Effect, Env, Event, HttpResult, Limits, Outcome, Session, StartParams, Trigger,
@@ -75,26 +76,6 @@ const EVENTS: &[&str] = &[
     "failedToEnqueue",
     "callFailure",
     "audioComplete",
-];
-
-const CONDITION_TYPES: &[&str] = &[
-    "equal_to",
-    "not_equal_to",
-    "matches_any_of",
-    "does_not_match_any_of",
-    "is_blank",
-    "is_not_blank",
-    "regex",
-    "contains",
-    "does_not_contain",
-    "starts_with",
-    "does_not_start_with",
-    "less_than",
-    "greater_than",
-    "is_before_time",
-    "is_after_time",
-    "is_before_date",
-    "is_after_date",
 ];
 
 const PROPERTY_KEYS: &[&str] = &[
@@ -316,7 +297,7 @@ impl ArbFlow {
                                     json!({
                                         "friendly_name": c.friendly_name,
                                         "arguments": c.arguments.iter().map(Text::build).collect::<Vec<_>>(),
-                                        "type": pick(&c.kind, CONDITION_TYPES),
+                                        "type": pick(&c.kind, condition_types()),
                                         "value": c.value.build(),
                                     })
                                 })
