@@ -277,22 +277,7 @@ pub async fn tutorial(
     connections: usize,
     duration: Duration,
 ) -> Result<Summary> {
-    // Each worker owns handsets w, w+workers, …: a handset never has two texts in flight.
-    let workers = connections.min(handsets).max(1);
-    let next = Arc::new((0..workers).map(|_| AtomicU64::new(0)).collect::<Vec<_>>());
-    closed_loop("tutorial (closed loop)", workers, duration, move |w, _| {
-        let (pool, state, next) = (pool.clone(), state.clone(), next.clone());
-        async move {
-            let mine = (handsets - w).div_ceil(workers);
-            let k = next[w].fetch_add(1, Ordering::Relaxed) as usize % mine;
-            let h = w + k * workers;
-            let step = state.steps[h].load(Ordering::Relaxed);
-            text(&pool, h, utterance(h, step)).await?;
-            state.steps[h].store(step + 1, Ordering::Relaxed);
-            Ok(())
-        }
-    })
-    .await
+    tutorial_range(pool, state, 0, handsets, connections, duration).await
 }
 
 /// Open loop at a fixed rate: texts are due on a schedule whatever the server does, and
@@ -472,6 +457,8 @@ pub async fn tutorial_range(
     connections: usize,
     duration: Duration,
 ) -> Result<Summary> {
+    // Each worker owns handsets first+w, first+w+workers, …: a handset never has two texts
+    // in flight.
     let workers = connections.min(count).max(1);
     let next = Arc::new((0..workers).map(|_| AtomicU64::new(0)).collect::<Vec<_>>());
     closed_loop("tutorial (closed loop)", workers, duration, move |w, _| {
