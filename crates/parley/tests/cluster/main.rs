@@ -5,22 +5,21 @@
 //! The PostgreSQL tests run when `PARLEY_TEST_PG` names a server (each in a schema of its
 //! own) and are skipped otherwise; the SQLite crash test always runs.
 
+#[path = "../common/mod.rs"]
+mod common;
 mod node_loss;
 mod sharing;
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use common::server::Server;
+use common::{ACCOUNT_SID, AUTH_TOKEN};
 use parley_store::testing::PgSchema;
 use serde_json::{Value, json};
 
-const ACCOUNT_SID: &str = "ACc1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1";
-const AUTH_TOKEN: &str = "cluster_test_token_0123456789abcd";
 const NUMBER: &str = "+12345678901";
 const QUESTION: &str = "Hi, do you like bots?";
 const TOO_SLOW: &str = "Too slow";
@@ -30,11 +29,9 @@ const SEED: &str = include_str!("../../../../examples/flows/seed-flow.json");
 
 static NODES_STARTED: AtomicUsize = AtomicUsize::new(0);
 
-/// One `parley serve` process; killed when dropped.
+/// One `parley serve` process (killed when dropped) with a log of its own, removed with it.
 struct Node {
-    child: Child,
-    base: String,
-    log: PathBuf,
+    server: Server,
 }
 
 impl Node {
@@ -42,62 +39,37 @@ impl Node {
         let n = NODES_STARTED.fetch_add(1, Ordering::SeqCst);
         let log =
             std::env::temp_dir().join(format!("parley-cluster-{}-node{n}.log", std::process::id()));
-        let stderr = std::fs::File::create(&log).expect("node log file");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_parley"))
-            .args(["serve", "--addr", "127.0.0.1:0", "--db", db])
-            .args(["--log-level", "warn"])
-            .env("PARLEY_ACCOUNT_SID", ACCOUNT_SID)
-            .env("PARLEY_AUTH_TOKEN", AUTH_TOKEN)
-            .env_remove("PARLEY_DB")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(stderr)
-            .spawn()
-            .expect("start parley serve");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            // Keep reading so the node never blocks on a full pipe.
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(rest) = line.strip_prefix("Parley listening on ") {
-                    let _ = tx.send(rest.trim().to_string());
-                }
-            }
-        });
-        let base = match rx.recv_timeout(Duration::from_secs(30)) {
-            Ok(base) => base,
-            Err(_) => {
-                let _ = child.kill();
-                panic!("node did not start; its log:\n{}", tail(&log));
-            }
-        };
-        Node { child, base, log }
+        let _ = std::fs::remove_file(&log);
+        Node {
+            server: Server::start(db, &log, &[]),
+        }
     }
+}
 
-    /// `kill -9`: no shutdown, no flush, connections cut mid-transaction.
-    fn kill9(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+impl std::ops::Deref for Node {
+    type Target = Server;
+    fn deref(&self) -> &Server {
+        &self.server
+    }
+}
+
+impl std::ops::DerefMut for Node {
+    fn deref_mut(&mut self) -> &mut Server {
+        &mut self.server
     }
 }
 
 impl Drop for Node {
     fn drop(&mut self) {
-        self.kill9();
-        let _ = std::fs::remove_file(&self.log);
+        self.server.kill9();
+        let _ = std::fs::remove_file(&self.server.log);
     }
-}
-
-fn tail(path: &PathBuf) -> String {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(40)..].join("\n")
 }
 
 fn logs(nodes: &[&Node]) -> String {
     nodes
         .iter()
-        .map(|n| format!("--- {} ---\n{}", n.base, tail(&n.log)))
+        .map(|n| format!("--- {} ---\n{}", n.base, n.tail(40)))
         .collect::<Vec<_>>()
         .join("\n")
 }
