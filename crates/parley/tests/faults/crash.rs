@@ -18,12 +18,7 @@ async fn run_handset(
 ) {
     let url = format!("{base}/sim/v1/Messages");
     while !stop.load(Ordering::SeqCst) {
-        let (number, body, n) = {
-            let mut h = handset.lock().unwrap();
-            let body = BODIES[h.sent.len() % BODIES.len()];
-            h.sent.push(Text { body, acked: None });
-            (h.number.clone(), body, h.sent.len() - 1)
-        };
+        let (number, body, n) = handset.lock().unwrap().next_text();
         match http
             .post(&url, &[("From", &number), ("To", NUMBER), ("Body", body)])
             .await

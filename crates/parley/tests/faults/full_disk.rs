@@ -140,12 +140,7 @@ async fn text_until_stopped(
 ) {
     let url = format!("{base}/sim/v1/Messages");
     while !stop.load(Ordering::SeqCst) {
-        let (number, body, n) = {
-            let mut h = handset.lock().unwrap();
-            let body = BODIES[h.sent.len() % BODIES.len()];
-            h.sent.push(Text { body, acked: None });
-            (h.number.clone(), body, h.sent.len() - 1)
-        };
+        let (number, body, n) = handset.lock().unwrap().next_text();
         let Ok(r) = http
             .post(&url, &[("From", &number), ("To", NUMBER), ("Body", body)])
             .await

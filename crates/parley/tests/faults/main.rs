@@ -117,6 +117,14 @@ impl Handset {
         }
     }
 
+    /// Records the next text in turn as sent (not yet acknowledged); returns the number,
+    /// the body and the text's position in `sent`.
+    fn next_text(&mut self) -> (String, &'static str, usize) {
+        let body = BODIES[self.sent.len() % BODIES.len()];
+        self.sent.push(Text { body, acked: None });
+        (self.number.clone(), body, self.sent.len() - 1)
+    }
+
     fn acked(&self) -> usize {
         self.sent.iter().filter(|t| t.acked.is_some()).count()
     }
