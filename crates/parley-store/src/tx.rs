@@ -201,6 +201,25 @@ impl<'c> Tx<'c> {
         }
     }
 
+    /// Locks a row that this same transaction has already read, and brings `row` up to date
+    /// with it; false if the row is gone (`row` is then left as it was read). On PostgreSQL
+    /// that is `get_for_update` (another node may have changed the row between the plain
+    /// read and the lock). On SQLite the one writer has held the database since the read,
+    /// so the row cannot have changed: nothing is read again, one statement fewer on the hot
+    /// path. Only for rows read in this transaction; others go through `get_for_update`.
+    pub fn lock_read<T: Record>(&mut self, row: &mut T) -> Result<bool> {
+        if let Db::Sqlite(_) = &self.db {
+            return Ok(true);
+        }
+        match self.get_for_update::<T>(row.key())? {
+            Some(fresh) => {
+                *row = fresh;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
     /// Locks the row with this key for the rest of the transaction without reading it:
     /// to take locks in a consistent order (a conversation before its execution) so that
     /// two nodes never wait on each other. Nothing to do on SQLite (one writer).

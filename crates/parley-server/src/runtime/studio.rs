@@ -126,13 +126,14 @@ pub fn session_of(exec: &ExecutionRow) -> Result<Session> {
 }
 
 /// Delivers an event to an execution. Events it cannot take are ignored (logged).
+/// `exec` must have been read (or written) in this same operation.
 pub fn resume(op: &mut Op<'_, '_>, exec: ExecutionRow, event: Event) -> Result<ExecutionRow> {
     resume_at(op, exec, event, 0)
 }
 
 fn resume_at(
     op: &mut Op<'_, '_>,
-    exec: ExecutionRow,
+    mut exec: ExecutionRow,
     event: Event,
     depth: u32,
 ) -> Result<ExecutionRow> {
@@ -142,10 +143,11 @@ fn resume_at(
         op.tx.lock_row::<parley_store::ConversationRow>(conv)?;
     }
     // The session is read-modify-written: hold the execution so that a timer and a reply
-    // arriving together (on two nodes) are applied one after the other.
-    let Some(exec) = op.tx.get_for_update::<ExecutionRow>(&exec.sid)? else {
+    // arriving together (on two nodes) are applied one after the other. Every caller read
+    // `exec` in this same operation, so on SQLite (one writer) it is already current.
+    if !op.tx.lock_read(&mut exec)? {
         return Ok(exec);
-    };
+    }
     if exec.status != "active" {
         return Ok(exec);
     }

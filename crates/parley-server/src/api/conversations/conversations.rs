@@ -173,12 +173,15 @@ pub fn conversation_of(
     id: &str,
 ) -> Result<ConversationRow> {
     let service = services::resolve_service(tx, account_sid, scope.service.as_deref())?;
-    let conv = convs::get(tx, &service.sid, id)
+    let mut conv = convs::get(tx, &service.sid, id)
         .map_err(|_| Error::not_found(&format!("/Conversations/{id}")))?;
     if tx.is_read_only() {
         return Ok(conv);
     }
     // A write to anything in a conversation holds the conversation until it commits.
-    tx.get_for_update::<ConversationRow>(&conv.sid)?
-        .ok_or_else(|| Error::not_found(&format!("/Conversations/{id}")))
+    if tx.lock_read(&mut conv)? {
+        Ok(conv)
+    } else {
+        Err(Error::not_found(&format!("/Conversations/{id}")))
+    }
 }
