@@ -356,7 +356,10 @@ pub fn apply_status(
             r.error_code = error_code;
             r.date_updated = op.now;
             op.tx.update(&r)?;
-            op.emit(crate::domain::DomainEvent::DeliveryUpdated { receipt: r });
+            op.emit(crate::domain::DomainEvent::DeliveryUpdated {
+                receipt: r,
+                conversation: None,
+            });
         }
     }
     if matches!(new_status, "failed" | "undelivered")

@@ -153,19 +153,24 @@ fn timer_ms(t: &Option<String>) -> Option<i64> {
 /// Recomputes the absolute deadlines from `now` (Twilio counts both timers from the last
 /// activity) and schedules the timer job for the earliest one that applies.
 pub fn arm_timers(op: &mut Op<'_, '_>, conv: &mut ConversationRow) -> Result<()> {
+    set_timer_dates(op.now, conv);
+    schedule_timer_job(op, conv)
+}
+
+/// When the conversation's timers fall due, counted from `now`.
+fn set_timer_dates(now: i64, conv: &mut ConversationRow) {
     let inactive = timer_ms(&conv.timer_inactive);
     let closed = timer_ms(&conv.timer_closed);
     conv.date_inactive = if conv.state == "active" {
-        inactive.map(|ms| op.now + ms)
+        inactive.map(|ms| now + ms)
     } else {
         None
     };
     conv.date_closed = if conv.state != "closed" {
-        closed.map(|ms| op.now + ms)
+        closed.map(|ms| now + ms)
     } else {
         None
     };
-    schedule_timer_job(op, conv)
 }
 
 pub fn timer_job_key(conversation_sid: &str) -> String {
@@ -228,7 +233,11 @@ pub fn create(
         date_created: created,
         date_updated: input.date_updated.unwrap_or(created),
     };
-    arm_timers(op, &mut conv)?;
+    // A new conversation has no timer job to cancel: schedule one only if a timer is set.
+    set_timer_dates(op.now, &mut conv);
+    if conv.date_inactive.is_some() || conv.date_closed.is_some() {
+        schedule_timer_job(op, &conv)?;
+    }
     conv.seq = op
         .tx
         .insert(&conv)

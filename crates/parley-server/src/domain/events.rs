@@ -104,6 +104,9 @@ pub enum DomainEvent {
     },
     DeliveryUpdated {
         receipt: ReceiptRow,
+        /// The receipt's conversation, when whoever emits the event has it at hand (the
+        /// fan-out does): dispatch then need not read it again. Not used for anything else.
+        conversation: Option<ConversationRow>,
     },
     UserAdded {
         user: UserRow,

@@ -129,8 +129,20 @@ pub fn resolve_service(
     match path_service {
         Some(sid) => get_service(tx, account_sid, sid),
         None => {
-            let cfg = account_config(tx, account_sid)?;
-            get_service(tx, account_sid, &cfg.default_chat_service_sid)
+            // One statement on the hot path (every short-path request comes here); the
+            // two-step lookup below only runs to say precisely what is missing.
+            let default = tx.find::<ServiceRow>(
+                "sid = (SELECT default_chat_service_sid FROM account_configs WHERE account_sid = ?1) \
+                 AND account_sid = ?1",
+                &[Param::Text(account_sid)],
+            )?;
+            match default {
+                Some(service) => Ok(service),
+                None => {
+                    let cfg = account_config(tx, account_sid)?;
+                    get_service(tx, account_sid, &cfg.default_chat_service_sid)
+                }
+            }
         }
     }
 }

@@ -56,9 +56,20 @@ fn handle(op: &mut Op<'_, '_>, event: &DomainEvent, actor: Actor) -> Result<()> 
             replay(op, conversation, webhook, *after_index)?;
         }
         // Delivery receipts and hand-offs are Parley's own doing: always announced.
-        DomainEvent::DeliveryUpdated { receipt } => {
-            if let Some(conv) = op.tx.get::<ConversationRow>(&receipt.conversation_sid)? {
-                scoped_webhooks(op, &conv, event, actor, None)?;
+        DomainEvent::DeliveryUpdated {
+            receipt,
+            conversation,
+        } => {
+            let loaded;
+            let conv = match conversation {
+                Some(c) => Some(c),
+                None => {
+                    loaded = op.tx.get::<ConversationRow>(&receipt.conversation_sid)?;
+                    loaded.as_ref()
+                }
+            };
+            if let Some(conv) = conv {
+                scoped_webhooks(op, conv, event, actor, None)?;
             }
             account_webhooks(op, Some(&receipt.service_sid), event, actor)?;
         }
@@ -263,7 +274,7 @@ fn publish_live(op: &mut Op<'_, '_>, event: &DomainEvent) {
         DomainEvent::ConversationAdded { conversation }
         | DomainEvent::ConversationUpdated { conversation }
         | DomainEvent::ConversationRemoved { conversation } => {
-            views::conversation(&o, "/v1", conversation)
+            to_json(views::conversation(&o, "/v1", conversation))
         }
         DomainEvent::ConversationStateUpdated {
             conversation,
@@ -280,8 +291,10 @@ fn publish_live(op: &mut Op<'_, '_>, event: &DomainEvent) {
         }
         DomainEvent::MessageAdded { message, .. }
         | DomainEvent::MessageUpdated { message, .. }
-        | DomainEvent::MessageRemoved { message, .. } => views::message(&o, "/v1", message, &[]),
-        DomainEvent::DeliveryUpdated { receipt } => views::receipt(&o, "/v1", receipt),
+        | DomainEvent::MessageRemoved { message, .. } => {
+            to_json(views::message(&o, "/v1", message, &[]))
+        }
+        DomainEvent::DeliveryUpdated { receipt, .. } => views::receipt(&o, "/v1", receipt),
         DomainEvent::UserAdded { user } | DomainEvent::UserUpdated { user } => {
             views::user(&o, "/v1", user)
         }
@@ -293,9 +306,13 @@ fn publish_live(op: &mut Op<'_, '_>, event: &DomainEvent) {
         DomainEvent::WebhookReplay { .. } => return,
     };
     let conv = match event {
-        DomainEvent::DeliveryUpdated { receipt } => Some(receipt.conversation_sid.clone()),
+        DomainEvent::DeliveryUpdated { receipt, .. } => Some(receipt.conversation_sid.clone()),
         DomainEvent::FlowHandoff { handoff, .. } => handoff.conversation_sid.clone(),
         e => e.conversation().map(|c| c.sid.clone()),
     };
     super::live::after_commit(op, event.name(), conv, data);
+}
+
+fn to_json(view: impl serde::Serialize) -> serde_json::Value {
+    serde_json::to_value(view).unwrap_or_default()
 }

@@ -65,7 +65,10 @@ pub fn deliver(op: &mut Op<'_, '_>, conv: &ConversationRow, message: &MessageRow
             date_updated: op.now,
         };
         receipt.seq = op.tx.insert(&receipt)?;
-        op.emit(DomainEvent::DeliveryUpdated { receipt });
+        op.emit(DomainEvent::DeliveryUpdated {
+            receipt,
+            conversation: Some(conv.clone()),
+        });
     }
     Ok(())
 }

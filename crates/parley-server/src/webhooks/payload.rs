@@ -200,7 +200,7 @@ pub fn event_fields(account_sid: &str, event: &DomainEvent, source: Source, now_
             message_fields(&mut b.0, conversation, message);
             b.put("DateRemoved", iso(now_ms));
         }
-        DomainEvent::DeliveryUpdated { receipt } => receipt_fields(&mut b, receipt),
+        DomainEvent::DeliveryUpdated { receipt, .. } => receipt_fields(&mut b, receipt),
         DomainEvent::UserAdded { user } | DomainEvent::UserUpdated { user } => {
             user_fields(&mut b, user)
         }
