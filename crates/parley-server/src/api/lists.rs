@@ -3,7 +3,6 @@
 
 use axum::response::Response;
 use parley_store::{PageOf, Param, Record};
-use serde_json::Value;
 
 use crate::wire::{Listing, json};
 
@@ -51,12 +50,12 @@ impl Filter {
 }
 
 /// Renders a page; `view` turns each record into its JSON.
-pub fn render<T: Record>(
+pub fn render<'p, T: Record, V: serde::Serialize>(
     listing: &Listing<'_>,
-    page: &PageOf<T>,
-    view: impl Fn(&T) -> Value,
+    page: &'p PageOf<T>,
+    view: impl Fn(&'p T) -> V,
 ) -> Response {
-    let items: Vec<Value> = page.items.iter().map(view).collect();
+    let items: Vec<V> = page.items.iter().map(view).collect();
     let first = page.items.first().map(Record::seq);
     let last = page.items.last().map(Record::seq);
     json::ok(&listing.render(&items, first, last, page.has_next))

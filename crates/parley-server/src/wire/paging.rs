@@ -6,7 +6,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use parley_store::{Cursor, PageRequest};
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::error::{Error, Result, codes};
 use crate::wire::form::Params;
@@ -114,13 +114,13 @@ impl Listing<'_> {
 
     /// Renders the page. `first_seq`/`last_seq` are the seqs of the first and last items
     /// of this page; `has_next` says whether another page follows.
-    pub fn render<T: Serialize>(
+    pub fn render<'i, T: Serialize>(
         &self,
-        items: &[T],
+        items: &'i [T],
         first_seq: Option<i64>,
         last_seq: Option<i64>,
         has_next: bool,
-    ) -> Value {
+    ) -> ListBody<'i, T> {
         let page = self.query.page;
         let current_token = match self.query.cursor {
             Cursor::Start => None,
@@ -145,13 +145,29 @@ impl Listing<'_> {
             "next_page_url": next,
             "key": self.key,
         });
-        let mut out = Map::new();
-        out.insert(
-            self.key.to_string(),
-            serde_json::to_value(items).unwrap_or(Value::Array(vec![])),
-        );
-        out.insert("meta".into(), meta);
-        Value::Object(out)
+        ListBody {
+            key: self.key.to_string(),
+            items,
+            meta,
+        }
+    }
+}
+
+/// A list response, `{<key>: [items], meta: {...}}`, serialised straight from the items
+/// (a page of 50 is not copied into a JSON tree first).
+pub struct ListBody<'i, T> {
+    key: String,
+    items: &'i [T],
+    meta: Value,
+}
+
+impl<T: Serialize> Serialize for ListBody<'_, T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(Some(2))?;
+        map.serialize_entry(&self.key, self.items)?;
+        map.serialize_entry("meta", &self.meta)?;
+        map.end()
     }
 }
 

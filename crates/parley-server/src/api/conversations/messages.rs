@@ -5,7 +5,6 @@ use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
 use parley_store::{MessageRow, Param, ReceiptRow, Tx};
-use serde_json::Value;
 
 use super::conversations::conversation_of;
 use super::views;
@@ -180,7 +179,7 @@ async fn list(
         filters,
         query: &page,
     };
-    let items: Vec<Value> = rows
+    let items: Vec<_> = rows
         .items
         .iter()
         .zip(receipts.iter())

@@ -5,6 +5,7 @@ use parley_store::{
     AccountConfigRow, AddressConfigRow, ConversationRow, ConversationWebhookRow, CredentialRow,
     MessageRow, ParticipantRow, ReceiptRow, RoleRow, ServiceRow, UserRow,
 };
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::wire::Origin;
@@ -39,28 +40,56 @@ fn bindings(c: &ConversationRow) -> Value {
         .unwrap_or_else(|| json!({}))
 }
 
-pub fn conversation(o: &Origin, base: &str, c: &ConversationRow) -> Value {
+/// A conversation as the API shows it. A struct rather than a `json!` tree: conversation
+/// and message creates are the hottest REST calls, and serialising a struct skips building
+/// (and hashing the keys of) a map per response.
+#[derive(Serialize)]
+pub struct ConversationView<'a> {
+    sid: &'a str,
+    account_sid: &'a str,
+    chat_service_sid: &'a str,
+    messaging_service_sid: Option<&'a str>,
+    friendly_name: Option<&'a str>,
+    unique_name: Option<&'a str>,
+    attributes: &'a str,
+    date_created: String,
+    date_updated: String,
+    state: &'a str,
+    timers: Value,
+    bindings: Value,
+    links: ConversationLinks,
+    url: String,
+}
+
+#[derive(Serialize)]
+struct ConversationLinks {
+    participants: String,
+    messages: String,
+    webhooks: String,
+}
+
+pub fn conversation<'a>(o: &Origin, base: &str, c: &'a ConversationRow) -> ConversationView<'a> {
     let url = conversation_url(o, base, &c.sid);
-    json!({
-        "sid": c.sid,
-        "account_sid": c.account_sid,
-        "chat_service_sid": c.service_sid,
-        "messaging_service_sid": c.messaging_service_sid,
-        "friendly_name": c.friendly_name,
-        "unique_name": c.unique_name,
-        "attributes": c.attributes,
-        "date_created": iso(c.date_created),
-        "date_updated": iso(c.date_updated),
-        "state": c.state,
-        "timers": timers(c),
-        "bindings": bindings(c),
-        "url": url,
-        "links": {
-            "participants": format!("{url}/Participants"),
-            "messages": format!("{url}/Messages"),
-            "webhooks": format!("{url}/Webhooks"),
+    ConversationView {
+        sid: &c.sid,
+        account_sid: &c.account_sid,
+        chat_service_sid: &c.service_sid,
+        messaging_service_sid: c.messaging_service_sid.as_deref(),
+        friendly_name: c.friendly_name.as_deref(),
+        unique_name: c.unique_name.as_deref(),
+        attributes: &c.attributes,
+        date_created: iso(c.date_created),
+        date_updated: iso(c.date_updated),
+        state: &c.state,
+        timers: timers(c),
+        bindings: bindings(c),
+        links: ConversationLinks {
+            participants: format!("{url}/Participants"),
+            messages: format!("{url}/Messages"),
+            webhooks: format!("{url}/Webhooks"),
         },
-    })
+        url,
+    }
 }
 
 pub fn messaging_binding(p: &ParticipantRow) -> Value {
@@ -121,32 +150,67 @@ pub fn delivery(receipts: &[ReceiptRow]) -> Value {
     })
 }
 
-pub fn message(o: &Origin, base: &str, m: &MessageRow, receipts: &[ReceiptRow]) -> Value {
+/// A message as the API shows it (a struct for the same reason as `ConversationView`).
+#[derive(Serialize)]
+pub struct MessageView<'a> {
+    sid: &'a str,
+    account_sid: &'a str,
+    chat_service_sid: &'a str,
+    conversation_sid: &'a str,
+    index: i64,
+    author: &'a str,
+    body: Option<&'a str>,
+    media: Option<Value>,
+    attributes: &'a str,
+    participant_sid: Option<&'a str>,
+    date_created: String,
+    date_updated: String,
+    delivery: Value,
+    content_sid: Option<&'a str>,
+    links: MessageLinks,
+    url: String,
+}
+
+#[derive(Serialize)]
+struct MessageLinks {
+    delivery_receipts: String,
+    channel_metadata: String,
+}
+
+pub fn message<'a>(
+    o: &Origin,
+    base: &str,
+    m: &'a MessageRow,
+    receipts: &[ReceiptRow],
+) -> MessageView<'a> {
     let url = o.url(&format!(
         "{base}/Conversations/{}/Messages/{}",
         m.conversation_sid, m.sid
     ));
-    json!({
-        "sid": m.sid,
-        "account_sid": m.account_sid,
-        "chat_service_sid": m.service_sid,
-        "conversation_sid": m.conversation_sid,
-        "index": m.idx,
-        "author": m.author,
-        "body": m.body,
-        "media": m.media.as_deref().and_then(|t| serde_json::from_str::<Value>(t).ok()),
-        "attributes": m.attributes,
-        "participant_sid": m.participant_sid,
-        "date_created": iso(m.date_created),
-        "date_updated": iso(m.date_updated),
-        "delivery": delivery(receipts),
-        "content_sid": m.content_sid,
-        "url": url,
-        "links": {
-            "delivery_receipts": format!("{url}/Receipts"),
-            "channel_metadata": format!("{url}/ChannelMetadata"),
+    MessageView {
+        sid: &m.sid,
+        account_sid: &m.account_sid,
+        chat_service_sid: &m.service_sid,
+        conversation_sid: &m.conversation_sid,
+        index: m.idx,
+        author: &m.author,
+        body: m.body.as_deref(),
+        media: m
+            .media
+            .as_deref()
+            .and_then(|t| serde_json::from_str::<Value>(t).ok()),
+        attributes: &m.attributes,
+        participant_sid: m.participant_sid.as_deref(),
+        date_created: iso(m.date_created),
+        date_updated: iso(m.date_updated),
+        delivery: delivery(receipts),
+        content_sid: m.content_sid.as_deref(),
+        links: MessageLinks {
+            delivery_receipts: format!("{url}/Receipts"),
+            channel_metadata: format!("{url}/ChannelMetadata"),
         },
-    })
+        url,
+    }
 }
 
 pub fn receipt(o: &Origin, base: &str, r: &ReceiptRow) -> Value {
