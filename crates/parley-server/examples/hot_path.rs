@@ -64,4 +64,37 @@ async fn main() {
             println!("round {round} {label:<40} {us:>8.1} µs/text {stmts:>6.1} statements/text");
         }
     }
+    rest_statements(&t).await;
+}
+
+/// The REST benchmark's two creates, one at a time: statements per request.
+async fn rest_statements(t: &TestApp) {
+    const N: usize = 1000;
+    let s0 = STATEMENTS.load(Ordering::Relaxed);
+    let mut sid = String::new();
+    for _ in 0..N {
+        let r = t
+            .post("/v1/Conversations", &[("FriendlyName", "bench")])
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        sid = r.body["sid"].as_str().expect("sid").to_string();
+    }
+    let s1 = STATEMENTS.load(Ordering::Relaxed);
+    let path = format!("/v1/Conversations/{sid}/Messages");
+    for _ in 0..N {
+        let r = t
+            .post(&path, &[("Author", "bench"), ("Body", "hello")])
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    let s2 = STATEMENTS.load(Ordering::Relaxed);
+    let per = |a: u64, b: u64| (b - a) as f64 / N as f64;
+    println!(
+        "REST conversation create {:>6.1} statements/request",
+        per(s0, s1)
+    );
+    println!(
+        "REST message create      {:>6.1} statements/request",
+        per(s1, s2)
+    );
 }
