@@ -1,40 +1,51 @@
 //! Row and key locks, and notifications that only a commit sends.
 
+use parley_store::Tx;
+
 use super::*;
+
+/// 16 units at once each take CH1 with `take` (which must leave it locked), pause, and add
+/// one to its counter. Returns the counter at the end: 16 if no increment was lost.
+async fn sixteen_increments(db: &TestDb, take: fn(&mut Tx<'_>) -> R<ConversationRow>) -> i64 {
+    db.store
+        .write(|tx| -> R<i64> { tx.insert(&conversation("CH1", None)) })
+        .await
+        .unwrap();
+    let mut tasks = Vec::new();
+    for _ in 0..16 {
+        let store = db.store.clone();
+        tasks.push(tokio::spawn(async move {
+            store
+                .write(move |tx| -> R<bool> {
+                    let mut c = take(tx)?;
+                    std::thread::sleep(std::time::Duration::from_millis(2));
+                    c.next_index += 1;
+                    tx.update(&c)
+                })
+                .await
+                .unwrap()
+        }));
+    }
+    for t in tasks {
+        assert!(t.await.unwrap());
+    }
+    db.store
+        .read(|tx| -> R<_> { tx.get::<ConversationRow>("CH1") })
+        .await
+        .unwrap()
+        .unwrap()
+        .next_index
+}
 
 /// A read-modify-write under `get_for_update` loses nothing, however many run at once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn row_locks_serialise_read_modify_write() {
     for db in backends() {
-        db.store
-            .write(|tx| -> R<i64> { tx.insert(&conversation("CH1", None)) })
-            .await
-            .unwrap();
-        let mut tasks = Vec::new();
-        for _ in 0..16 {
-            let store = db.store.clone();
-            tasks.push(tokio::spawn(async move {
-                store
-                    .write(|tx| -> R<bool> {
-                        let mut c = tx.get_for_update::<ConversationRow>("CH1")?.expect("CH1");
-                        std::thread::sleep(std::time::Duration::from_millis(2));
-                        c.next_index += 1;
-                        tx.update(&c)
-                    })
-                    .await
-                    .unwrap()
-            }));
-        }
-        for t in tasks {
-            assert!(t.await.unwrap());
-        }
-        let c = db
-            .store
-            .read(|tx| -> R<_> { tx.get::<ConversationRow>("CH1") })
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!(c.next_index, 16, "{}", db.name);
+        let n = sixteen_increments(&db, |tx| {
+            Ok(tx.get_for_update::<ConversationRow>("CH1")?.expect("CH1"))
+        })
+        .await;
+        assert_eq!(n, 16, "{}", db.name);
     }
 }
 
@@ -44,36 +55,14 @@ async fn row_locks_serialise_read_modify_write() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lock_read_after_a_plain_read_loses_nothing() {
     for db in backends() {
-        db.store
-            .write(|tx| -> R<i64> { tx.insert(&conversation("CH1", None)) })
-            .await
-            .unwrap();
-        let mut tasks = Vec::new();
-        for _ in 0..16 {
-            let store = db.store.clone();
-            tasks.push(tokio::spawn(async move {
-                store
-                    .write(|tx| -> R<bool> {
-                        let mut c = tx.get::<ConversationRow>("CH1")?.expect("CH1");
-                        std::thread::sleep(std::time::Duration::from_millis(2));
-                        assert!(tx.lock_read(&mut c)?, "CH1 is there");
-                        c.next_index += 1;
-                        tx.update(&c)
-                    })
-                    .await
-                    .unwrap()
-            }));
-        }
-        for t in tasks {
-            assert!(t.await.unwrap());
-        }
-        let c = db
-            .store
-            .read(|tx| -> R<_> { tx.get::<ConversationRow>("CH1") })
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!(c.next_index, 16, "{}", db.name);
+        let n = sixteen_increments(&db, |tx| {
+            let mut c = tx.get::<ConversationRow>("CH1")?.expect("CH1");
+            std::thread::sleep(std::time::Duration::from_millis(2));
+            assert!(tx.lock_read(&mut c)?, "CH1 is there");
+            Ok(c)
+        })
+        .await;
+        assert_eq!(n, 16, "{}", db.name);
         // On PostgreSQL a row deleted since the plain read is reported gone. (On SQLite
         // nothing else can delete it in between: the one writer holds the database.)
         if db.store.is_shared() {
