@@ -94,3 +94,27 @@ impl Drop for PgSchema {
         }
     }
 }
+
+/// A minimal active conversation in account `AC1`, service `IS1`, for store tests to
+/// insert; a test sets the fields it is about on the result.
+pub fn conversation(sid: &str) -> crate::ConversationRow {
+    crate::ConversationRow {
+        seq: 0,
+        sid: sid.into(),
+        account_sid: "AC1".into(),
+        service_sid: "IS1".into(),
+        messaging_service_sid: None,
+        friendly_name: None,
+        unique_name: None,
+        attributes: "{}".into(),
+        state: "active".into(),
+        timer_inactive: None,
+        timer_closed: None,
+        date_inactive: None,
+        date_closed: None,
+        bindings: None,
+        next_index: 0,
+        date_created: 1,
+        date_updated: 1,
+    }
+}

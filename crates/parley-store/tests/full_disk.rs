@@ -14,23 +14,8 @@ type R<T> = Result<T, StoreError>;
 
 fn conversation(sid: &str) -> ConversationRow {
     ConversationRow {
-        seq: 0,
-        sid: sid.into(),
-        account_sid: "AC1".into(),
-        service_sid: "IS1".into(),
-        messaging_service_sid: None,
         friendly_name: Some("before".into()),
-        unique_name: None,
-        attributes: "{}".into(),
-        state: "active".into(),
-        timer_inactive: None,
-        timer_closed: None,
-        date_inactive: None,
-        date_closed: None,
-        bindings: None,
-        next_index: 0,
-        date_created: 1,
-        date_updated: 1,
+        ..parley_store::testing::conversation(sid)
     }
 }
 
