@@ -104,8 +104,10 @@ pub enum DomainEvent {
     },
     DeliveryUpdated {
         receipt: ReceiptRow,
-        /// The receipt's conversation, when whoever emits the event has it at hand (the
-        /// fan-out does): dispatch then need not read it again. Not used for anything else.
+        /// The receipt's conversation as it was when the receipt was written, when whoever
+        /// emits the event has it at hand (the fan-out does): dispatch then need not read
+        /// it again. So a receipt written just before the same operation closed the
+        /// conversation is still announced to the conversation's webhooks.
         conversation: Option<ConversationRow>,
     },
     UserAdded {
