@@ -83,11 +83,24 @@ fn run(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// Logs (at debug) a step of the write path that took long enough to show in a request's
+/// latency: how the latency tail is traced back to its cause
+/// (`--log-level info,parley_store=debug`; see BENCHMARKS.md).
+fn note_if_slow(what: &str, started: std::time::Instant, items: usize) {
+    let took = started.elapsed();
+    if took >= Duration::from_millis(5) {
+        tracing::debug!(ms = took.as_millis() as u64, items, "sqlite: slow {what}");
+    }
+}
+
 /// How often the checkpointer copies the WAL back into the database file.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
 
 /// WAL length, in frames (pages), past which the writer starts the WAL over (128 MiB with
-/// 4 KiB pages; a busy server writes about 20 KB of WAL per inbound text).
+/// 4 KiB pages; a busy server writes 20-40 KB of WAL per inbound text, so under full load
+/// that is about once a second). Each restart stalls the writer for ~40 ms, and those
+/// stalls are the latency tail (BENCHMARKS.md). 512 MiB was tried: a quarter as many
+/// stalls (p90 at half rate 12 → 6 ms) but longer ones (p99 62 → 73 ms), so not kept.
 const RESTART_WAL_AFTER_FRAMES: i64 = 32_768;
 
 /// Checkpoints run on their own thread and connection, so the writer never stops to copy
@@ -115,8 +128,10 @@ fn spawn_checkpointer(
             while alive.upgrade().is_some() {
                 std::thread::sleep(CHECKPOINT_EVERY);
                 // (busy, frames in the WAL, frames copied into the database)
+                let started = std::time::Instant::now();
                 let frames =
                     conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(1));
+                note_if_slow("PASSIVE checkpoint", started, 1);
                 match frames {
                     Ok(frames) if frames > RESTART_WAL_AFTER_FRAMES => {
                         restart_wal.store(true, Ordering::Relaxed);
@@ -271,7 +286,10 @@ fn writer_loop(
                 Err(_) => break,
             }
         }
-        if let Some(committed) = apply_batch(&conn, &mut batch) {
+        let (started, units) = (std::time::Instant::now(), batch.len());
+        let committed = apply_batch(&conn, &mut batch);
+        note_if_slow("batch", started, units);
+        if let Some(committed) = committed {
             match &syncer {
                 // The next batch runs while this one's WAL frames are being fsynced.
                 Some(s) => {
@@ -343,10 +361,12 @@ fn spawn_syncer(path: &Path) -> Result<std::sync::mpsc::Sender<Committed>> {
                 if file.is_none() {
                     file = std::fs::OpenOptions::new().write(true).open(&wal).ok();
                 }
+                let started = std::time::Instant::now();
                 let synced = match &file {
                     Some(f) => f.sync_data().map_err(|e| e.to_string()),
                     None => Err(format!("cannot open {}", wal.display())),
                 };
+                note_if_slow("WAL fsync", started, ready.len());
                 match synced {
                     Ok(()) => ready.into_iter().for_each(Committed::deliver),
                     Err(e) => {
