@@ -98,10 +98,17 @@ const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
 
 /// WAL length, in frames (pages), past which the writer starts the WAL over (128 MiB with
 /// 4 KiB pages; a busy server writes 20-40 KB of WAL per inbound text, so under full load
-/// that is about once a second). Each restart stalls the writer for ~40 ms, and those
-/// stalls are the latency tail (BENCHMARKS.md). 512 MiB was tried: a quarter as many
-/// stalls (p90 at half rate 12 → 6 ms) but longer ones (p99 62 → 73 ms), so not kept.
+/// that is about once a second). Each restart stalls the writer (5-25 ms once the
+/// checkpointer syncs the database ahead of it, see `spawn_checkpointer`; 75-130 ms
+/// before). 512 MiB was tried while restarts were slow: a quarter as many stalls but
+/// longer ones (p99 at half rate 62 → 73 ms), so not kept.
 const RESTART_WAL_AFTER_FRAMES: i64 = 32_768;
+
+/// Before raising `restart_wal`, the checkpointer runs PASSIVE checkpoints back to back
+/// (at most this many) until no more than `RESTART_LEFT_FRAMES` frames are left to copy,
+/// so the stalled writer's RESTART copies only those.
+const RESTART_CATCH_UP_ROUNDS: usize = 4;
+const RESTART_LEFT_FRAMES: i64 = 256;
 
 /// Checkpoints run on their own thread and connection, so the writer never stops to copy
 /// the WAL (and fsync the database) in the middle of a commit. PASSIVE checkpoints never
@@ -113,8 +120,17 @@ const RESTART_WAL_AFTER_FRAMES: i64 = 32_768;
 /// batches faster than SQLite's busy handler polls): measured, the WAL grew to 12 GB while
 /// 100,000 executions were parked, and every write slowed down with it. So past
 /// `RESTART_WAL_AFTER_FRAMES` this thread raises `restart_wal`, and the writer itself runs
-/// the RESTART between two batches (see `restart_wal`): by then PASSIVE has copied nearly
-/// everything, so the writer pauses only for the rest and an fsync of the database.
+/// the RESTART between two batches (see `restart_wal`).
+///
+/// What that stall costs is what the writer's RESTART has left to do: copy the frames no
+/// PASSIVE copied yet, and fsync the database file. SQLite fsyncs the database only at the
+/// end of a checkpoint that reached the end of the WAL, which a PASSIVE one under load
+/// never does, so without help every page copied since the last restart (tens of MB,
+/// scattered) waited in the page cache for the writer's fsync: 80-130 ms stalls, the whole
+/// p99 at half rate (traced with strace; BENCHMARKS.md). So this thread fdatasyncs the
+/// database after each PASSIVE itself, off the writer's path, and catches up just before
+/// raising `restart_wal`. The extra fsyncs change nothing SQLite relies on: a page copied
+/// into the database is still in the WAL until a complete checkpoint has synced it.
 fn spawn_checkpointer(
     path: &Path,
     durability: Durability,
@@ -122,18 +138,37 @@ fn spawn_checkpointer(
     restart_wal: std::sync::Arc<AtomicBool>,
 ) -> Result<()> {
     let conn = open(path, durability)?;
+    let db_file = std::fs::OpenOptions::new()
+        .read(true)
+        .open(path)
+        .map_err(|e| StoreError::Backend(format!("cannot open {}: {e}", path.display())))?;
     std::thread::Builder::new()
         .name("parley-sqlite-checkpoint".into())
         .spawn(move || {
+            // Returns (frames in the WAL, frames copied into the database).
+            let passive = || -> rusqlite::Result<(i64, i64)> {
+                let started = std::time::Instant::now();
+                // The pragma answers (busy, frames in the WAL, frames copied).
+                let r = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+                    Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+                })?;
+                if let Err(e) = db_file.sync_data() {
+                    // Only the next restart gets slower; SQLite syncs what it needs itself.
+                    tracing::warn!(error = %e, "sqlite: fdatasync of the database failed");
+                }
+                note_if_slow("PASSIVE checkpoint", started, 1);
+                Ok(r)
+            };
             while alive.upgrade().is_some() {
                 std::thread::sleep(CHECKPOINT_EVERY);
-                // (busy, frames in the WAL, frames copied into the database)
-                let started = std::time::Instant::now();
-                let frames =
-                    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(1));
-                note_if_slow("PASSIVE checkpoint", started, 1);
-                match frames {
-                    Ok(frames) if frames > RESTART_WAL_AFTER_FRAMES => {
+                match passive() {
+                    Ok((frames, _)) if frames > RESTART_WAL_AFTER_FRAMES => {
+                        for _ in 0..RESTART_CATCH_UP_ROUNDS {
+                            match passive() {
+                                Ok((frames, copied)) if frames - copied > RESTART_LEFT_FRAMES => {}
+                                _ => break,
+                            }
+                        }
                         restart_wal.store(true, Ordering::Relaxed);
                     }
                     Ok(_) => {}
