@@ -97,7 +97,9 @@ fn note_if_slow(what: &str, started: std::time::Instant, items: usize) {
 /// it. Often and small is what keeps commits fast: each checkpoint's writes to the database
 /// share the disk with the WAL fsyncs commits wait for, and measured on the tutorial at
 /// half rate, p99 was 45-65 ms every 250 ms, 160-170 ms every second, 23 ms every 50 ms
-/// and 11-13 ms every 10 ms, for ~9 % less closed-loop throughput (BENCHMARKS.md).
+/// and 11-13 ms every 10 ms. Writing the database back early costs closed-loop throughput
+/// (15-28 % against the former 250 ms without the fdatasync; 25 or 50 ms cost the same):
+/// the trade taken for the latency target (BENCHMARKS.md, change 10).
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(10);
 
 /// How long the checkpointer sleeps once the WAL has not changed for `IDLE_AFTER_ROUNDS`
