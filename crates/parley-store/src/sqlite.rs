@@ -149,6 +149,7 @@ fn spawn_checkpointer(
     durability: Durability,
     alive: std::sync::Weak<()>,
     restart_wal: std::sync::Arc<WalRestart>,
+    restart_after_frames: i64,
 ) -> Result<()> {
     let conn = open(path, durability)?;
     let db_file = std::fs::OpenOptions::new()
@@ -201,13 +202,12 @@ fn spawn_checkpointer(
                     Err(_) => {}
                 }
                 match done {
-                    Ok((frames, _)) if frames <= RESTART_WAL_AFTER_FRAMES => requested_at = None,
+                    Ok((frames, _)) if frames <= restart_after_frames => requested_at = None,
                     // The restart ran; the WAL starts over with the next commit, and until
                     // then it reads as long as before. (If it never starts over, say a
                     // reader kept it, it is asked again once it has grown as much again.)
                     Ok((frames, _))
-                        if requested_at
-                            .is_some_and(|at| frames < at + RESTART_WAL_AFTER_FRAMES) => {}
+                        if requested_at.is_some_and(|at| frames < at + restart_after_frames) => {}
                     Ok((frames, _)) => {
                         for _ in 0..RESTART_CATCH_UP_ROUNDS {
                             match passive() {
@@ -228,6 +228,15 @@ fn spawn_checkpointer(
 
 impl SqliteBackend {
     pub fn open(path: &Path, durability: Durability) -> Result<SqliteBackend> {
+        Self::open_with(path, durability, RESTART_WAL_AFTER_FRAMES)
+    }
+
+    /// `open`, with the WAL restarted past `restart_after_frames` (tests use a small one).
+    fn open_with(
+        path: &Path,
+        durability: Durability,
+        restart_after_frames: i64,
+    ) -> Result<SqliteBackend> {
         let mut conn = open(path, durability)?;
         crate::migrate::run_sqlite(&mut conn)?;
         conn.execute_batch("PRAGMA wal_autocheckpoint=0;")?;
@@ -238,6 +247,7 @@ impl SqliteBackend {
             durability,
             std::sync::Arc::downgrade(&alive),
             restart.clone(),
+            restart_after_frames,
         )?;
         let syncer = match durability {
             Durability::Full => {
@@ -622,5 +632,50 @@ pub(crate) fn panic_message(p: &Box<dyn std::any::Any + Send>) -> String {
         s.clone()
     } else {
         "unknown panic".into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Under writes that never pause, the WAL still starts over (without the checkpointer's
+    /// request and the writer's RESTART it grows without bound: 12 GB once, measured).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_wal_starts_over_under_sustained_writes() {
+        let dir = std::env::temp_dir().join(format!("parley-wal-restart-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("wal.db");
+        let backend = SqliteBackend::open_with(&path, Durability::Normal, 64).unwrap();
+        backend
+            .write(|tx| tx.execute("CREATE TABLE filler (body BLOB)", &[]))
+            .await
+            .unwrap();
+        // Each unit appends a row of about one page (three frames with the b-tree pages it
+        // touches): ~9,000 frames of WAL without a restart.
+        const UNITS: i64 = 3_000;
+        for _ in 0..UNITS {
+            backend
+                .write(|tx| tx.execute("INSERT INTO filler VALUES (zeroblob(3500))", &[]))
+                .await
+                .unwrap();
+        }
+        let rows = backend
+            .read(|tx| tx.query_i64("SELECT count(*) FROM filler", &[]))
+            .unwrap();
+        assert_eq!(rows, Some(UNITS), "every unit was kept");
+        // (busy, frames in the WAL, frames copied), asked from a connection of our own.
+        let probe = Connection::open(&path).unwrap();
+        let frames: i64 = probe
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get(1))
+            .unwrap();
+        assert!(
+            frames < UNITS,
+            "the WAL holds {frames} frames after {UNITS} one-page commits: it did not start over"
+        );
+        drop(probe);
+        drop(backend);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
