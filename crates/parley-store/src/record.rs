@@ -23,6 +23,12 @@ pub struct Statements {
     /// Locks the row without reading it (PostgreSQL).
     pub lock: String,
     pub delete: String,
+    table: String,
+    key: String,
+    fields: Vec<String>,
+    /// `UPDATE … SET` of only some columns, by the bit set of their positions in `FIELDS`:
+    /// built on first use, a handful per table in practice.
+    partial_updates: std::sync::Mutex<std::collections::HashMap<u64, std::sync::Arc<str>>>,
 }
 
 impl Statements {
@@ -58,7 +64,45 @@ impl Statements {
             lock: format!("SELECT seq FROM {table} WHERE {key} = ?1 FOR UPDATE"),
             delete: format!("DELETE FROM {table} WHERE {key} = ?1"),
             columns,
+            table: table.to_string(),
+            key: key.to_string(),
+            fields: fields.iter().map(|f| f.to_string()).collect(),
+            partial_updates: Default::default(),
         }
+    }
+
+    /// The UPDATE that sets only the fields in `changed` (bit `i` is `FIELDS[i]`); the key
+    /// is the last parameter.
+    pub fn update_of(&self, changed: u64) -> std::sync::Arc<str> {
+        let mut cache = self
+            .partial_updates
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        cache
+            .entry(changed)
+            .or_insert_with(|| {
+                let set: Vec<&str> = self
+                    .fields
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| changed & (1u64 << i) != 0)
+                    .map(|(_, f)| f.as_str())
+                    .collect();
+                let assignments = set
+                    .iter()
+                    .enumerate()
+                    .map(|(i, f)| format!("{f} = ?{}", i + 1))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                format!(
+                    "UPDATE {} SET {assignments} WHERE {} = ?{}",
+                    self.table,
+                    self.key,
+                    set.len() + 1
+                )
+                .into()
+            })
+            .clone()
     }
 }
 
@@ -72,6 +116,8 @@ pub trait Record: Sized + Send + 'static {
     fn params(&self) -> Vec<Param<'_>>;
     fn key(&self) -> &str;
     fn seq(&self) -> i64;
+    /// The fields (bit `i` for `FIELDS[i]`) whose value differs from `before`.
+    fn changed_fields(&self, before: &Self) -> u64;
     fn statements() -> &'static Statements;
 }
 
@@ -119,6 +165,23 @@ macro_rules! record {
 
             fn seq(&self) -> i64 {
                 self.seq
+            }
+
+            #[allow(unused_assignments)]
+            fn changed_fields(&self, before: &Self) -> u64 {
+                const _: () = assert!(
+                    <$name as $crate::record::Record>::FIELDS.len() <= 64,
+                    "changed_fields keeps one bit per field"
+                );
+                let mut changed = 0u64;
+                let mut bit = 1u64;
+                $(
+                    if self.$field != before.$field {
+                        changed |= bit;
+                    }
+                    bit <<= 1;
+                )*
+                changed
             }
 
             fn statements() -> &'static $crate::record::Statements {

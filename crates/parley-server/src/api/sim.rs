@@ -70,14 +70,14 @@ async fn send(State(app): State<App>, acct: Account, Form(p): Form) -> Result<Re
             Some(why) => ingress::refuse(op, &inbound, why)?,
             None => ingress::route(op, &inbound)?,
         };
+        let recorded = row.clone();
         if let Some(c) = routed.conversation_sid() {
             row.conversation_sid = Some(c.to_string());
-            op.tx.update(&row)?;
         }
         if matches!(routed, ingress::Routed::Refused { .. }) {
             row.status = "refused".into();
-            op.tx.update(&row)?;
         }
+        op.tx.update_changed(&recorded, &row)?;
         Ok((row, routed))
     })
     .await?;

@@ -176,6 +176,7 @@ fn apply(
     for w in &outcome.warnings {
         tracing::warn!(execution = %exec.sid, warning = %w, "studio");
     }
+    let before = exec.clone();
     for s in &outcome.steps {
         let row = StepRow {
             seq: 0,
@@ -214,7 +215,7 @@ fn apply(
     exec.session =
         serde_json::to_string(&outcome.session).map_err(|e| Error::invalid(e.to_string()))?;
     exec.date_updated = op.now;
-    op.tx.update(&exec)?;
+    op.tx.update_changed(&before, &exec)?;
     let steps: Vec<serde_json::Value> = outcome
         .steps
         .iter()

@@ -64,6 +64,49 @@ async fn records_round_trip() {
     }
 }
 
+/// `update_changed` writes the columns that differ and leaves the others as the database has
+/// them: a column changed behind the record's back (here by a plain statement) survives,
+/// where a full `update` would have put the record's stale value back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn update_changed_writes_only_what_changed() {
+    for db in backends() {
+        let name = db.name;
+        let (row, written, untouched, gone) = db
+            .store
+            .write(|tx| -> R<_> {
+                tx.insert(&conversation("CH1", Some("one")))?;
+                let before: ConversationRow = tx.get("CH1")?.expect("inserted");
+                tx.execute(
+                    "UPDATE conversations SET friendly_name = ?1 WHERE sid = ?2",
+                    &[Param::Text("renamed elsewhere"), Param::Text("CH1")],
+                )?;
+                let mut after = before.clone();
+                after.state = "inactive".into();
+                after.date_inactive = None;
+                let written = tx.update_changed(&before, &after)?;
+                // Nothing changed: no statement, and the row is reported as there.
+                let untouched = tx.update_changed(&after, &after.clone())?;
+                let mut ghost = conversation("CH404", None);
+                let ghost_before = ghost.clone();
+                ghost.state = "closed".into();
+                let gone = tx.update_changed(&ghost_before, &ghost)?;
+                Ok((tx.get::<ConversationRow>("CH1")?, written, untouched, gone))
+            })
+            .await
+            .unwrap();
+        let row = row.expect("still there");
+        assert!(written && untouched && !gone, "{name}");
+        assert_eq!(row.state, "inactive", "{name}");
+        assert_eq!(row.date_inactive, None, "{name}");
+        assert_eq!(row.unique_name.as_deref(), Some("one"), "{name}");
+        assert_eq!(
+            row.friendly_name.as_deref(),
+            Some("renamed elsewhere"),
+            "{name}: a column the record did not change was written back"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_error_rolls_the_unit_back() {
     for db in backends() {
