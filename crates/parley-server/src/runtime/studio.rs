@@ -90,7 +90,7 @@ pub fn contact_key_for_pair(contact: &str, flow_address: &str) -> String {
 
 /// Starts an execution. A second active execution for the same contact is refused (20409).
 pub fn start(op: &mut Op<'_, '_>, new: NewExecution) -> Result<ExecutionRow> {
-    let mut exec = ExecutionRow {
+    let exec = ExecutionRow {
         seq: 0,
         sid: new.params.execution_sid.clone(),
         account_sid: op.account_sid.to_string(),
@@ -107,17 +107,21 @@ pub fn start(op: &mut Op<'_, '_>, new: NewExecution) -> Result<ExecutionRow> {
         date_created: op.now,
         date_updated: op.now,
     };
-    exec.seq = op.tx.insert(&exec).map_err(|e| match e {
-        StoreError::Unique(ix) if ix == parley_store::schema::EXECUTION_ACTIVE_CONTACT => Error::api(
-            codes::CONFLICT,
-            format!("Execution is already active for this contact ({}). End it (Status=ended) before starting another.", exec.contact_channel_address),
-        ),
-        other => other.into(),
-    })?;
+    // The row is written once, after the first steps ran (`apply` inserts it), not
+    // inserted empty and rewritten with its session: the engine only reads while it runs,
+    // and a refused insert (one active execution per contact) rolls the unit back anyway.
     let flow = op.app.flows().get(op.tx, &new.flow.sid, new.revision)?;
     let limits = op.app.flow_limits().clone();
     let outcome = parley_flow::start(&flow, new.params, &mut StudioEnv { op }, &limits);
-    apply(op, exec, outcome, 0)
+    apply(op, exec, outcome, 0, Stored::No)
+}
+
+/// Whether `apply` updates the execution's row or inserts it.
+enum Stored {
+    /// A new execution: the row is inserted.
+    No,
+    /// The row as read in this transaction: only what changed is written.
+    As(Box<ExecutionRow>),
 }
 
 pub fn session_of(exec: &ExecutionRow) -> Result<Session> {
@@ -164,7 +168,8 @@ fn resume_at(
         }
         return Ok(exec);
     }
-    apply(op, exec, outcome, depth)
+    let stored = Stored::As(Box::new(exec.clone()));
+    apply(op, exec, outcome, depth, stored)
 }
 
 fn apply(
@@ -172,11 +177,35 @@ fn apply(
     mut exec: ExecutionRow,
     outcome: Outcome,
     depth: u32,
+    stored: Stored,
 ) -> Result<ExecutionRow> {
     for w in &outcome.warnings {
         tracing::warn!(execution = %exec.sid, warning = %w, "studio");
     }
-    let before = exec.clone();
+    exec.status = if outcome.session.is_active() {
+        "active"
+    } else {
+        "ended"
+    }
+    .into();
+    exec.waiting_for_reply = outcome.session.waiting_for_reply().is_some();
+    exec.session =
+        serde_json::to_string(&outcome.session).map_err(|e| Error::invalid(e.to_string()))?;
+    exec.date_updated = op.now;
+    match stored {
+        Stored::No => {
+            exec.seq = op.tx.insert(&exec).map_err(|e| match e {
+                StoreError::Unique(ix) if ix == parley_store::schema::EXECUTION_ACTIVE_CONTACT => Error::api(
+                    codes::CONFLICT,
+                    format!("Execution is already active for this contact ({}). End it (Status=ended) before starting another.", exec.contact_channel_address),
+                ),
+                other => other.into(),
+            })?;
+        }
+        Stored::As(before) => {
+            op.tx.update_changed(&*before, &exec)?;
+        }
+    }
     for s in &outcome.steps {
         let row = StepRow {
             seq: 0,
@@ -205,17 +234,6 @@ fn apply(
         }
         _ => {}
     }
-    exec.status = if outcome.session.is_active() {
-        "active"
-    } else {
-        "ended"
-    }
-    .into();
-    exec.waiting_for_reply = outcome.session.waiting_for_reply().is_some();
-    exec.session =
-        serde_json::to_string(&outcome.session).map_err(|e| Error::invalid(e.to_string()))?;
-    exec.date_updated = op.now;
-    op.tx.update_changed(&before, &exec)?;
     let steps: Vec<serde_json::Value> = outcome
         .steps
         .iter()
