@@ -354,12 +354,16 @@ pub fn set_state(
 /// Activity (a message, a new participant) wakes an inactive conversation and restarts
 /// its timers. Writes the row.
 pub fn touch(op: &mut Op<'_, '_>, conv: &mut ConversationRow) -> Result<()> {
+    // Only the state and timer columns change here: written alone, they leave the
+    // conversation's indexes (service, unique name) as they are.
     if conv.state == "inactive" {
+        let before = conv.clone();
         set_state(op, conv, "active", StateReason::Event)?;
-        op.tx.update(conv)?;
+        op.tx.update_changed(&before, conv)?;
     } else if conv.timer_inactive.is_some() || conv.timer_closed.is_some() {
+        let before = conv.clone();
         arm_timers(op, conv)?;
-        op.tx.update(conv)?;
+        op.tx.update_changed(&before, conv)?;
     }
     Ok(())
 }
