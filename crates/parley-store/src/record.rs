@@ -41,12 +41,7 @@ impl Statements {
             .map(|i| format!("?{i}"))
             .collect::<Vec<_>>()
             .join(", ");
-        let assignments = fields
-            .iter()
-            .enumerate()
-            .map(|(i, f)| format!("{f} = ?{}", i + 1))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let assignments = assignments(fields);
         let key_pos = fields.iter().position(|f| *f == key).map_or(0, |p| p + 1);
         let fields_list = fields.join(", ");
         Statements {
@@ -88,15 +83,10 @@ impl Statements {
                     .filter(|(i, _)| changed & (1u64 << i) != 0)
                     .map(|(_, f)| f.as_str())
                     .collect();
-                let assignments = set
-                    .iter()
-                    .enumerate()
-                    .map(|(i, f)| format!("{f} = ?{}", i + 1))
-                    .collect::<Vec<_>>()
-                    .join(", ");
                 format!(
-                    "UPDATE {} SET {assignments} WHERE {} = ?{}",
+                    "UPDATE {} SET {} WHERE {} = ?{}",
                     self.table,
+                    assignments(&set),
                     self.key,
                     set.len() + 1
                 )
@@ -104,6 +94,16 @@ impl Statements {
             })
             .clone()
     }
+}
+
+/// `a = ?1, b = ?2, …` for the columns in order.
+fn assignments<S: AsRef<str>>(columns: &[S]) -> String {
+    columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!("{} = ?{}", c.as_ref(), i + 1))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 pub trait Record: Sized + Send + 'static {
