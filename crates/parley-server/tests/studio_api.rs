@@ -249,6 +249,75 @@ async fn rest_execution_with_parameters_http_call_steps_context_and_end() {
     assert_eq!(again.status, StatusCode::CREATED);
 }
 
+/// A start whose flow would end on its first steps is still refused while another
+/// execution of the flow is active for the contact (the rule is checked on active rows).
+#[tokio::test]
+async fn a_start_that_would_end_at_once_is_refused_while_one_is_active() {
+    let t = TestApp::new().await;
+    let fw = t
+        .publish_flow(
+            r#"{
+  "description": "waits or ends",
+  "initial_state": "Trigger",
+  "states": [
+    {"name": "Trigger", "type": "trigger", "properties": {"offset": {"x": 0, "y": 0}},
+      "transitions": [{"event": "incomingRequest", "next": "choose"}]},
+    {"name": "choose", "type": "split-based-on", "properties": {"input": "{{flow.data.wait}}"},
+      "transitions": [{"event": "noMatch", "next": "bye"},
+        {"event": "match", "next": "ask", "conditions": [{"friendly_name": "wait", "arguments": ["{{flow.data.wait}}"], "type": "equal_to", "value": "yes"}]}]},
+    {"name": "ask", "type": "send-and-wait-for-reply",
+      "properties": {"from": "{{flow.channel.address}}", "body": "still there?"},
+      "transitions": [{"event": "incomingMessage"}, {"event": "timeout"}, {"event": "deliveryFailure"}]},
+    {"name": "bye", "type": "send-message",
+      "properties": {"from": "{{flow.channel.address}}", "to": "{{contact.channel.address}}", "body": "bye"},
+      "transitions": [{"event": "sent"}, {"event": "failed"}]}
+  ]
+}"#,
+        )
+        .await;
+    let path = format!("/v2/Flows/{fw}/Executions");
+    let start = |params: &'static str| {
+        let t = &t;
+        let path = path.clone();
+        async move {
+            t.post(
+                &path,
+                &[
+                    ("To", "+15558675310"),
+                    ("From", "+12345678901"),
+                    ("Parameters", params),
+                ],
+            )
+            .await
+        }
+    };
+    let waiting = start(r#"{"wait": "yes"}"#).await;
+    assert_eq!(waiting.status, StatusCode::CREATED, "{}", waiting.body);
+    assert_eq!(waiting.body["status"], "active");
+
+    let refused = start("{}").await;
+    assert_eq!(
+        (refused.status, refused.body["code"].clone()),
+        (StatusCode::CONFLICT, 20409.into()),
+        "{}",
+        refused.body
+    );
+    assert_eq!(t.received("+15558675310").await, vec!["still there?"]);
+
+    // Once the first one is ended, the same start runs and ends at once.
+    let ended = t
+        .post(&format!("{path}/{}", waiting.sid()), &[("Status", "ended")])
+        .await;
+    assert_eq!(ended.status, StatusCode::OK, "{}", ended.body);
+    let quick = start("{}").await;
+    assert_eq!(quick.status, StatusCode::CREATED, "{}", quick.body);
+    assert_eq!(quick.body["status"], "ended");
+    assert_eq!(
+        t.received("+15558675310").await,
+        vec!["still there?", "bye"]
+    );
+}
+
 #[tokio::test]
 async fn a_failing_http_call_takes_the_failed_branch() {
     let t = TestApp::new().await;

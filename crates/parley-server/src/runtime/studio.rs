@@ -194,6 +194,10 @@ fn apply(
     exec.date_updated = op.now;
     match stored {
         Stored::No => {
+            // The one-active-execution rule is a unique index over active rows only, so a
+            // flow that ended on its first steps goes in as active (and is refused like any
+            // other start while another one runs for the contact), then is ended.
+            let status = std::mem::replace(&mut exec.status, "active".into());
             exec.seq = op.tx.insert(&exec).map_err(|e| match e {
                 StoreError::Unique(ix) if ix == parley_store::schema::EXECUTION_ACTIVE_CONTACT => Error::api(
                     codes::CONFLICT,
@@ -201,6 +205,11 @@ fn apply(
                 ),
                 other => other.into(),
             })?;
+            if status != exec.status {
+                let inserted = exec.clone();
+                exec.status = status;
+                op.tx.update_changed(&inserted, &exec)?;
+            }
         }
         Stored::As(before) => {
             op.tx.update_changed(&*before, &exec)?;
