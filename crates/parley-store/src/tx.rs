@@ -263,11 +263,11 @@ impl<'c> Tx<'c> {
     }
 
     /// Writes only the columns in which `after` differs from `before` (the same row as read
-    /// in this transaction), and nothing when none does. A full `update` rewrites every
-    /// index of the table even where the indexed values did not change (SQLite deletes and
-    /// re-inserts each entry, dirtying the index pages; PostgreSQL cannot make it a HOT
-    /// update), which for an execution's step was four index pages for nothing.
-    /// Returns false if the row is gone.
+    /// in this transaction), and nothing when none does. On SQLite a full `update` rewrites
+    /// the entry of every index covering a column it sets, whether or not the value changed
+    /// (a delete and an insert each, dirtying the index pages): for an execution's step that
+    /// was five indexes for nothing. Returns false if the row is gone; when nothing changed
+    /// no statement runs and it returns true without looking.
     pub fn update_changed<T: Record>(&mut self, before: &T, after: &T) -> Result<bool> {
         debug_assert_eq!(
             before.key(),
