@@ -54,6 +54,21 @@ def test_index_order_and_paging(v1):
     assert msgs.create(body="after").index == 7
 
 
+def test_a_deleted_last_index_is_not_given_again_after_a_restart(server_factory):
+    """Numbering follows the last message, with a floor that deletes raise: the floor is
+    stored, so a restart (kill -9) does not hand out a deleted message's index again."""
+    server = server_factory()
+    msgs = server.client().conversations.v1.conversations.create()
+    msgs = server.client().conversations.v1.conversations(msgs.sid).messages
+    made = [msgs.create(body=f"m{i}") for i in range(3)]
+    msgs(made[2].sid).delete()
+    msgs(made[1].sid).delete()
+    server.restart(crash=True)
+    msgs = server.client().conversations.v1.conversations(made[0].conversation_sid).messages
+    assert msgs.create(body="after").index == 3
+    assert [m.index for m in msgs.list()] == [0, 3]
+
+
 def test_author_resolution(v1, unique, phone):
     conv = v1.conversations.create()
     who = unique("eve")

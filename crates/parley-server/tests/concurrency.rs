@@ -52,3 +52,41 @@ async fn concurrent_texts_from_one_handset_start_one_execution() {
         assert_eq!((convs, execs), (1, 1), "round {round}: conversation {conv}");
     }
 }
+
+/// Messages created at once in one conversation get consecutive indexes, none twice; the
+/// index of a deleted last message is not given again, not even after a restart (SQLite
+/// numbers from the last message, with a floor that deletes raise: `domain::messages`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn message_indexes_are_consecutive_and_never_reused() {
+    let t = TestApp::new().await;
+    let conv = t.post("/v1/Conversations", &[]).await;
+    let conv = conv.body["sid"].as_str().unwrap().to_string();
+    let path = format!("/v1/Conversations/{conv}/Messages");
+    let sends = (0..20).map(|i| {
+        let (t, path) = (&t, &path);
+        async move { t.post(path, &[("Body", &format!("m{i}"))]).await }
+    });
+    let made = futures_util::future::join_all(sends).await;
+    let mut indexes: Vec<i64> = made
+        .iter()
+        .map(|r| {
+            assert_eq!(r.status, 201, "{}", r.body);
+            r.body["index"].as_i64().unwrap()
+        })
+        .collect();
+    indexes.sort_unstable();
+    assert_eq!(indexes, (0..20).collect::<Vec<_>>());
+
+    // Delete the two last messages: the next one is 20, not 18.
+    for r in &made {
+        let idx = r.body["index"].as_i64().unwrap();
+        if idx >= 18 {
+            let sid = r.body["sid"].as_str().unwrap();
+            assert_eq!(t.delete(&format!("{path}/{sid}")).await.status, 204);
+        }
+    }
+    let t = t.restart().await;
+    let next = t.post(&path, &[("Body", "after")]).await;
+    assert_eq!(next.status, 201, "{}", next.body);
+    assert_eq!(next.body["index"], 20);
+}

@@ -1,5 +1,5 @@
-//! Messages: numbered per conversation (`index`, O(1) from a counter on the conversation,
-//! so numbering stays flat however many messages exist), authored by a participant, by an
+//! Messages: numbered per conversation (`index`, one index seek or one counter update, so
+//! numbering stays flat however many messages exist), authored by a participant, by an
 //! address, or by `system`.
 
 use parley_store::{BackendKind, ConversationRow, MessageRow, Param, ParticipantRow, Tx};
@@ -161,7 +161,7 @@ pub fn create_with_sid(
         Some(p) => Some(p.sid.clone()),
         None => author_participant(op.tx, &conv.sid, &author)?.map(|p| p.sid),
     };
-    let idx = next_message_index(op.tx, &conv.sid)?.unwrap_or(conv.next_index);
+    let idx = take_message_index(op.tx, conv)?;
     conv.next_index = idx + 1;
     let created = input.date_created.unwrap_or(op.now);
     let mut message = MessageRow {
@@ -191,32 +191,41 @@ pub fn create_with_sid(
     Ok(message)
 }
 
-/// Takes the conversation's next message index. Numbering happens in the database itself:
-/// the update also locks the conversation's row until the commit, so concurrent messages to
-/// one conversation (from several nodes) are numbered one after the other and never collide.
-fn next_message_index(tx: &mut Tx<'_>, conversation: &str) -> Result<Option<i64>> {
-    let sid = [Param::Text(conversation)];
+/// Takes the conversation's next message index: one past its last message's, and never
+/// one a deleted message had (`conversations.next_index` is a floor that deletes raise).
+///
+/// PostgreSQL keeps `next_index` as the counter itself: the update locks the
+/// conversation's row until the commit, so concurrent messages to one conversation from
+/// several nodes are numbered one after the other and never collide.
+///
+/// SQLite has a single writer, so nothing can come between reading the last index and
+/// inserting the next one, and it reads the last index from `messages(conversation_sid,
+/// idx)` (one seek) instead of updating the conversation. Rewriting the conversation's row
+/// made each message dirty one more page (conversation rows are wide; a page holds about a
+/// dozen), so a message create wrote ~2.0 WAL frames instead of ~1.6, and the WAL fsync
+/// that every acknowledgement waits on grew with it (BENCHMARKS.md, change 12).
+fn take_message_index(tx: &mut Tx<'_>, conv: &ConversationRow) -> Result<i64> {
     if tx.backend_kind() == BackendKind::Postgres {
-        // One round trip.
-        return Ok(tx.query_i64(
-            "UPDATE conversations SET next_index = next_index + 1 WHERE sid = ?1 RETURNING next_index - 1",
-            &sid,
-        )?);
+        return Ok(tx
+            .query_i64(
+                "UPDATE conversations SET next_index = next_index + 1 WHERE sid = ?1 RETURNING next_index - 1",
+                &[Param::Text(&conv.sid)],
+            )?
+            .unwrap_or(conv.next_index));
     }
-    // SQLite runs RETURNING through an ephemeral table, which made it the costliest
-    // statement of a message create (~5 µs); an update and a read are ~3 µs together, and
-    // nothing can come between them on SQLite's single writer.
-    if tx.execute(
-        "UPDATE conversations SET next_index = next_index + 1 WHERE sid = ?1",
-        &sid,
-    )? == 0
-    {
-        return Ok(None);
-    }
-    Ok(tx.query_i64(
-        "SELECT next_index - 1 FROM conversations WHERE sid = ?1",
-        &sid,
-    )?)
+    next_index(tx, conv)
+}
+
+/// The index the conversation's next message will get (also what a user's unread count
+/// is measured against). `conv` must have been read in this transaction.
+pub fn next_index(tx: &mut Tx<'_>, conv: &ConversationRow) -> Result<i64> {
+    let after_last = tx
+        .query_i64(
+            "SELECT MAX(idx) + 1 FROM messages WHERE conversation_sid = ?1",
+            &[Param::Text(&conv.sid)],
+        )?
+        .unwrap_or(0);
+    Ok(after_last.max(conv.next_index))
 }
 
 pub fn update(
@@ -254,6 +263,12 @@ pub fn update(
 }
 
 pub fn delete(op: &mut Op<'_, '_>, conv: &ConversationRow, m: MessageRow) -> Result<()> {
+    // The floor that keeps a deleted message's index from being given again (on SQLite
+    // numbering reads the last message's index; see `take_message_index`).
+    op.tx.execute(
+        "UPDATE conversations SET next_index = ?2 WHERE sid = ?1 AND next_index < ?2",
+        &[Param::Text(&conv.sid), Param::Int(m.idx + 1)],
+    )?;
     op.tx.execute(
         "DELETE FROM receipts WHERE message_sid = ?1",
         &[Param::Text(&m.sid)],

@@ -12,7 +12,7 @@ use crate::api::lists::render;
 use crate::api::params::{PathParams, Scope};
 use crate::app::App;
 use crate::domain::users::{self, UserInput};
-use crate::domain::{self, Actor, conversations, services};
+use crate::domain::{self, Actor, conversations, messages, services};
 use crate::error::{Error, Result};
 use crate::wire::{Account, Form, Listing, Origin, PageQuery, Query, WebhookEnabled, json};
 
@@ -148,7 +148,8 @@ fn membership(
 ) -> Result<(UserRow, ParticipantRow, ConversationRow)> {
     let service = services::resolve_service(tx, account, scope.service.as_deref())?;
     let user = users::get(tx, &service.sid, user_id)?;
-    let conv = conversations::get(tx, &service.sid, conv_id)?;
+    let mut conv = conversations::get(tx, &service.sid, conv_id)?;
+    conv.next_index = messages::next_index(tx, &conv)?;
     let p = tx
         .find::<ParticipantRow>(
             "conversation_sid = ?1 AND identity = ?2",
@@ -258,7 +259,11 @@ async fn list_conversations(
         )?;
         let mut convs = Vec::with_capacity(rows.items.len());
         for p in &rows.items {
-            convs.push(tx.get::<ConversationRow>(&p.conversation_sid)?);
+            let mut conv = tx.get::<ConversationRow>(&p.conversation_sid)?;
+            if let Some(c) = &mut conv {
+                c.next_index = messages::next_index(tx, c)?;
+            }
+            convs.push(conv);
         }
         Ok((user, rows, convs))
     })
