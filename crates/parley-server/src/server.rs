@@ -84,9 +84,9 @@ async fn bootstrap_account(
             let now = a2.now_ms();
             let sids = a2.sids().as_ref();
             if sid.is_some() || token.is_some() {
-                let sid = sid.unwrap_or_else(|| sids.sid("AC"));
+                let sid = sid.clone().unwrap_or_else(|| sids.sid("AC"));
                 let token_given = token.is_some();
-                let token = token.unwrap_or_else(|| sids.secret());
+                let token = token.clone().unwrap_or_else(|| sids.secret());
                 let (acct, created) = accounts::ensure_account(tx, sids, now, &sid, &token)?;
                 let show = (created && !token_given).then(|| acct.auth_token.clone());
                 return Ok((acct.sid, show));

@@ -114,9 +114,14 @@ impl Store {
 
     /// Runs `f` as one unit of work in a write transaction. The result is returned only
     /// after the transaction is durable; an `Err` from `f` rolls back everything `f` did.
+    ///
+    /// `f` is `Fn`, not `FnOnce`: the SQLite writer may run it a second time, in a new
+    /// transaction, when another unit of its batch fails after writing (see
+    /// `sqlite::apply_batch`). So `f` must not change what it captured, and whatever it
+    /// does outside the database must wait for the commit (`Tx::on_commit`).
     pub async fn write<T, E>(
         &self,
-        f: impl FnOnce(&mut Tx<'_>) -> std::result::Result<T, E> + Send + 'static,
+        f: impl Fn(&mut Tx<'_>) -> std::result::Result<T, E> + Send + 'static,
     ) -> std::result::Result<T, E>
     where
         T: Send + 'static,

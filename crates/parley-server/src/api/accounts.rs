@@ -99,7 +99,7 @@ async fn create_account(State(app): State<App>, acct: Account, Form(p): Form) ->
                 NewAccount {
                     sid: None,
                     auth_token: None,
-                    friendly_name: name,
+                    friendly_name: name.clone(),
                     owner_account_sid: Some(acct.sid.clone()),
                 },
             )
@@ -131,7 +131,7 @@ async fn update_account(
         .store()
         .write(move |tx| -> Result<AccountRow> {
             let mut a = visible_account(tx, &acct.sid, &sid)?;
-            if let Some(n) = name {
+            if let Some(n) = name.clone() {
                 a.friendly_name = n;
             }
             if let Some(s) = status {
@@ -226,7 +226,7 @@ async fn update_key(
         .store()
         .write(move |tx| -> Result<ApiKeyRow> {
             let mut k = accounts::account_key(tx, &acct.sid, &sid)?;
-            k.friendly_name = name;
+            k.friendly_name = name.clone();
             k.date_updated = now;
             tx.update(&k)?;
             Ok(k)

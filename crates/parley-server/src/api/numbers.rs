@@ -269,7 +269,7 @@ async fn upsert_sender(
     let carrier = p
         .one_of("Carrier", &["simulator", "twilio", "relay"])?
         .unwrap_or("simulator");
-    let mut cfg = CarrierConfig {
+    let cfg = CarrierConfig {
         twilio_account_sid: p.owned("TwilioAccountSid").filter(|s| !s.is_empty()),
         twilio_auth_token: p.owned("TwilioAuthToken").filter(|s| !s.is_empty()),
         twilio_api_base: p.owned("TwilioApiBase").filter(|s| !s.is_empty()),
@@ -300,8 +300,9 @@ async fn upsert_sender(
         };
         // Keep secrets already set when an update leaves them out.
         let old = CarrierConfig::parse(&n.carrier_config);
-        cfg.twilio_auth_token = cfg.twilio_auth_token.take().or(old.twilio_auth_token);
-        cfg.relay_secret = cfg.relay_secret.take().or(old.relay_secret);
+        let mut cfg = cfg.clone();
+        cfg.twilio_auth_token = cfg.twilio_auth_token.or(old.twilio_auth_token);
+        cfg.relay_secret = cfg.relay_secret.or(old.relay_secret);
         n.carrier = carrier.to_string();
         n.carrier_config = serde_json::to_string(&cfg).unwrap_or_else(|_| "{}".into());
         n.date_updated = op.now;

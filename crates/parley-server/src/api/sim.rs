@@ -66,7 +66,7 @@ async fn send(State(app): State<App>, acct: Account, Form(p): Form) -> Result<Re
             inbound.body.as_deref(),
             media,
         )?;
-        let routed = match rejected {
+        let routed = match rejected.clone() {
             Some(why) => ingress::refuse(op, &inbound, why)?,
             None => ingress::route(op, &inbound)?,
         };

@@ -304,7 +304,7 @@ pub async fn record_status(
     execution_sid: Option<&str>,
     status: &str,
     error_code: i64,
-    also: impl FnOnce(&mut Op<'_, '_>) -> Result<()> + Send + 'static,
+    also: impl Fn(&mut Op<'_, '_>) -> Result<()> + Send + 'static,
 ) -> Result<()> {
     let (msg, exec, status) = (
         message_sid.to_string(),

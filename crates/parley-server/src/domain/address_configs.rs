@@ -21,7 +21,7 @@ pub const TYPES: &[&str] = &[
     "chat",
 ];
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct AddressConfigInput {
     pub address_type: Option<&'static str>,
     pub address: Option<String>,

@@ -15,7 +15,7 @@ use crate::wire::Params;
 /// this bounds the text itself.
 pub const MAX_DEFINITION_BYTES: usize = 1024 * 1024;
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct FlowInput {
     pub friendly_name: Option<String>,
     pub status: Option<&'static str>,

@@ -201,9 +201,9 @@ pub fn create_with_sid(
 /// SQLite has a single writer, so nothing can come between reading the last index and
 /// inserting the next one, and it reads the last index from `messages(conversation_sid,
 /// idx)` (one seek) instead of updating the conversation. Rewriting the conversation's row
-/// made each message dirty one more page (conversation rows are wide; a page holds about a
-/// dozen), so a message create wrote ~2.0 WAL frames instead of ~1.6, and the WAL fsync
-/// that every acknowledgement waits on grew with it (BENCHMARKS.md, change 12).
+/// made each message dirty one more page (a page holds about twenty conversations), so a
+/// message create wrote 2.0 WAL frames instead of 1.8, and the WAL fsync that every
+/// acknowledgement waits on grew with it (BENCHMARKS.md, change 12).
 fn take_message_index(tx: &mut Tx<'_>, conv: &ConversationRow) -> Result<i64> {
     if tx.backend_kind() == BackendKind::Postgres {
         return Ok(tx

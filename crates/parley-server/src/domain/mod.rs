@@ -113,11 +113,12 @@ impl<'a, 'c> Op<'a, 'c> {
 }
 
 /// Runs `f` as one unit of work for `account_sid`, then dispatches its events; returns
-/// once everything is durable.
+/// once everything is durable. `f` may run more than once before it commits (`Fn`:
+/// see `parley_store::Store::write`); only the last run counts.
 pub async fn run<T, F>(app: &App, account_sid: &str, actor: Actor, f: F) -> Result<T>
 where
     T: Send + 'static,
-    F: FnOnce(&mut Op<'_, '_>) -> Result<T> + Send + 'static,
+    F: Fn(&mut Op<'_, '_>) -> Result<T> + Send + 'static,
 {
     let app2 = app.clone();
     let account = account_sid.to_string();

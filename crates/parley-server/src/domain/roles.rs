@@ -6,7 +6,7 @@ use super::Op;
 use crate::error::{Error, Result};
 use crate::wire::Params;
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct RoleInput {
     pub friendly_name: Option<String>,
     pub role_type: Option<&'static str>,

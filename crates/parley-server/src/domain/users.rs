@@ -8,7 +8,7 @@ use crate::core::sid::is_sid;
 use crate::error::{Error, Result, codes};
 use crate::wire::Params;
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct UserInput {
     pub identity: Option<String>,
     pub friendly_name: Option<String>,

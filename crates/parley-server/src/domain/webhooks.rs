@@ -83,7 +83,7 @@ fn method(p: &Params, name: &str) -> Result<Option<String>> {
     Ok(p.one_of(name, &["get", "post"])?.map(str::to_string))
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct WebhookInput {
     pub target: Option<&'static str>,
     pub url: Option<String>,

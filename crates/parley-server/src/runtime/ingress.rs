@@ -452,7 +452,7 @@ pub async fn receive(app: &App, account_sid: &str, mut inbound: Inbound) -> Resu
         source: inbound.source(),
         fire_webhooks: true,
     };
-    crate::domain::run(app, account_sid, actor, move |op| match rejected {
+    crate::domain::run(app, account_sid, actor, move |op| match rejected.clone() {
         Some(why) => refuse(op, &inbound, why),
         None => route(op, &inbound),
     })

@@ -110,7 +110,13 @@ async fn studio_timer(app: &App, job: &JobRow) -> Result<JobOutcome> {
     let run_at = job.run_at;
     domain::run(app, &job.account_sid.clone(), Actor::system(), move |op| {
         if let Some(exec) = op.tx.get::<parley_store::ExecutionRow>(&exec_sid)? {
-            studio::resume(op, exec, parley_flow::Event::TimerFired { timer_id })?;
+            studio::resume(
+                op,
+                exec,
+                parley_flow::Event::TimerFired {
+                    timer_id: timer_id.clone(),
+                },
+            )?;
         }
         // Last: the job row is locked after the conversation and the execution, in the
         // order a reply (which cancels this timer) takes them; nodes never deadlock.
@@ -166,7 +172,10 @@ async fn studio_http(app: &App, job: &JobRow) -> Result<JobOutcome> {
             studio::resume(
                 op,
                 exec,
-                parley_flow::Event::HttpResponse { request_id, result },
+                parley_flow::Event::HttpResponse {
+                    request_id: request_id.clone(),
+                    result: result.clone(),
+                },
             )?;
         }
         // Last, as in `studio_timer`.

@@ -32,7 +32,7 @@ async fn create(
 ) -> Result<Response> {
     let input = AddressConfigInput::parse(&p, true)?;
     let row = domain::run(&app, &acct.sid, Actor::api(false), move |op| {
-        addrs::create(op, input)
+        addrs::create(op, input.clone())
     })
     .await?;
     Ok(json::created(&views::address_config(&origin, &row)))
@@ -60,7 +60,7 @@ async fn update(
     let input = AddressConfigInput::parse(&p, false)?;
     let row = domain::run(&app, &acct.sid, Actor::api(false), move |op| {
         let existing = addrs::get(op.tx, op.account_sid, &id)?;
-        addrs::update(op, existing, input)
+        addrs::update(op, existing, input.clone())
     })
     .await?;
     Ok(json::ok(&views::address_config(&origin, &row)))

@@ -80,8 +80,8 @@ async fn create(
     let svc = scope.service.clone();
     let conv = domain::run(&app, &acct.sid, Actor::api(wh), move |op| {
         let service = services::resolve_service(op.tx, op.account_sid, svc.as_deref())?;
-        let mut conv = convs::create(op, &service, input)?;
-        for pi in participants {
+        let mut conv = convs::create(op, &service, input.clone())?;
+        for pi in participants.clone() {
             parts::create(op, &service, &mut conv, pi).map_err(|e| match e {
                 Error::Api { code, message, .. } if code == codes::BINDING_EXISTS => {
                     Error::api(codes::CWP_BINDING_EXISTS, message)

@@ -37,7 +37,7 @@ async fn create(
     let svc = scope.service.clone();
     let conv = domain::run(&app, &acct.sid, Actor::api(wh), move |op| {
         let service = services::resolve_service(op.tx, op.account_sid, svc.as_deref())?;
-        convs::create(op, &service, input)
+        convs::create(op, &service, input.clone())
     })
     .await?;
     Ok(json::created(&views::conversation(
@@ -83,7 +83,7 @@ async fn update(
     let conv = domain::run(&app, &acct.sid, Actor::api(wh), move |op| {
         let service = services::resolve_service(op.tx, op.account_sid, svc.as_deref())?;
         let conv = convs::get(op.tx, &service.sid, &id)?;
-        convs::update(op, conv, input)
+        convs::update(op, conv, input.clone())
     })
     .await?;
     Ok(json::ok(&views::conversation(

@@ -56,7 +56,7 @@ async fn create(
             sid: op.sid("CR"),
             account_sid: op.account_sid.to_string(),
             credential_type: kind.to_string(),
-            friendly_name: name,
+            friendly_name: name.clone(),
             sandbox,
             date_created: op.now,
             date_updated: op.now,
@@ -91,7 +91,7 @@ async fn update(
     let sandbox = p.bool("Sandbox")?;
     let c = domain::run(&app, &acct.sid, Actor::api(false), move |op| {
         let mut c = get_cred(op.tx, op.account_sid, &id)?;
-        if let Some(n) = name {
+        if let Some(n) = name.clone() {
             c.friendly_name = Some(n);
         }
         if let Some(s) = sandbox {

@@ -57,7 +57,7 @@ async fn create(
     let s2 = scope.clone();
     let (m, receipts) = domain::run(&app, &acct.sid, Actor::api(wh), move |op| {
         let mut conv = conversation_of(op.tx, op.account_sid, &s2, &conv_id)?;
-        let m = msgs::create(op, &mut conv, input, None)?;
+        let m = msgs::create(op, &mut conv, input.clone(), None)?;
         // Receipts are written by the fan-out in dispatch, after this closure; the view
         // reads them on the next fetch. A new message has none yet from the caller's view.
         Ok((m, Vec::new()))
@@ -112,7 +112,7 @@ async fn update(
     let (m, receipts) = domain::run(&app, &acct.sid, Actor::api(wh), move |op| {
         let conv = conversation_of(op.tx, op.account_sid, &s2, &conv_id)?;
         let existing = msgs::get(op.tx, &conv.sid, &id)?;
-        let m = msgs::update(op, &conv, existing, input)?;
+        let m = msgs::update(op, &conv, existing, input.clone())?;
         let r = receipts_of(op.tx, &m.sid)?;
         Ok((m, r))
     })

@@ -43,7 +43,7 @@ async fn create(
     let (base, participant) = domain::run(&app, &acct.sid, Actor::api(wh), move |op| {
         let service = services::resolve_service(op.tx, op.account_sid, s2.service.as_deref())?;
         let mut conv = conversation_of(op.tx, op.account_sid, &s2, &conv_id)?;
-        let participant = parts::create(op, &service, &mut conv, input)?;
+        let participant = parts::create(op, &service, &mut conv, input.clone())?;
         Ok((s2.base(&service.sid), participant))
     })
     .await?;
@@ -93,7 +93,7 @@ async fn update(
         let service = services::resolve_service(op.tx, op.account_sid, s2.service.as_deref())?;
         let conv = conversation_of(op.tx, op.account_sid, &s2, &conv_id)?;
         let existing = parts::get(op.tx, &conv.sid, &id)?;
-        parts::update(op, &service, &conv, existing, input)
+        parts::update(op, &service, &conv, existing, input.clone())
     })
     .await?;
     Ok(json::ok(&views::participant(

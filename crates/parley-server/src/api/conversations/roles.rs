@@ -33,7 +33,7 @@ async fn create(
     let svc = scope.service.clone();
     let r = domain::run(&app, &acct.sid, Actor::api(false), move |op| {
         let service = services::resolve_service(op.tx, op.account_sid, svc.as_deref())?;
-        roles::create(op, &service, input)
+        roles::create(op, &service, input.clone())
     })
     .await?;
     Ok(json::created(&views::role(
@@ -78,7 +78,7 @@ async fn update(
     let r = domain::run(&app, &acct.sid, Actor::api(false), move |op| {
         let service = services::resolve_service(op.tx, op.account_sid, svc.as_deref())?;
         let existing = roles::get(op.tx, &service.sid, &id)?;
-        roles::update(op, existing, input)
+        roles::update(op, existing, input.clone())
     })
     .await?;
     Ok(json::ok(&views::role(

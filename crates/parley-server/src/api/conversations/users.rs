@@ -42,7 +42,7 @@ async fn create(
     let svc = scope.service.clone();
     let u = domain::run(&app, &acct.sid, Actor::api(wh), move |op| {
         let service = services::resolve_service(op.tx, op.account_sid, svc.as_deref())?;
-        users::create(op, &service, input)
+        users::create(op, &service, input.clone())
     })
     .await?;
     Ok(json::created(&views::user(
@@ -88,7 +88,7 @@ async fn update(
     let u = domain::run(&app, &acct.sid, Actor::api(wh), move |op| {
         let service = services::resolve_service(op.tx, op.account_sid, svc.as_deref())?;
         let existing = users::get(op.tx, &service.sid, &id)?;
-        users::update(op, existing, input)
+        users::update(op, existing, input.clone())
     })
     .await?;
     Ok(json::ok(&views::user(
@@ -204,7 +204,7 @@ async fn update_conversation(
         if let Some(i) = last_index {
             p.last_read_message_index = Some(i);
         }
-        if let Some(t) = last_ts {
+        if let Some(t) = last_ts.clone() {
             p.last_read_timestamp = Some(t);
         }
         p.date_updated = op.now;

@@ -42,7 +42,7 @@ async fn create(
     let s2 = scope.clone();
     let w = domain::run(&app, &acct.sid, Actor::api(wh), move |op| {
         let conv = conversation_of(op.tx, op.account_sid, &s2, &conv_id)?;
-        hooks::create(op, &conv, input)
+        hooks::create(op, &conv, input.clone())
     })
     .await?;
     Ok(json::created(&views::webhook(
@@ -90,7 +90,7 @@ async fn update(
     let w = domain::run(&app, &acct.sid, Actor::api(wh), move |op| {
         let conv = conversation_of(op.tx, op.account_sid, &s2, &conv_id)?;
         let existing = hooks::get(op.tx, &conv.sid, &id)?;
-        hooks::update(op, existing, input)
+        hooks::update(op, existing, input.clone())
     })
     .await?;
     Ok(json::ok(&views::webhook(

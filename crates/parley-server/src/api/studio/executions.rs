@@ -88,7 +88,7 @@ async fn create(
             trigger: Trigger::IncomingRequest {
                 to: to.clone(),
                 from: from.clone(),
-                parameters,
+                parameters: parameters.clone(),
             },
             contact_address: to.clone(),
             flow_address: from.clone(),

@@ -100,6 +100,7 @@ async fn incoming(
         fire_webhooks: true,
     };
     domain::run(&app, &account_sid, actor, move |op| {
+        let mut message = message.clone();
         if !message.contains_key("MessageSid") {
             message.insert("MessageSid".into(), Value::String(op.sid("SM")));
         }

@@ -42,7 +42,7 @@ async fn create(
 ) -> Result<Response> {
     let (input, report) = FlowInput::parse(&p, true)?;
     let f = domain::run(&app, &acct.sid, Actor::api(false), move |op| {
-        flows::create(op, input, report)
+        flows::create(op, input.clone(), report.clone())
     })
     .await?;
     Ok(json::created(&views::flow(&origin, &f, true)))
@@ -81,7 +81,7 @@ async fn update(
     let (input, report) = FlowInput::parse(&p, false)?;
     let f = domain::run(&app, &acct.sid, Actor::api(false), move |op| {
         let existing = flows::get(op.tx, op.account_sid, &id)?;
-        flows::update(op, existing, input, report)
+        flows::update(op, existing, input.clone(), report.clone())
     })
     .await?;
     Ok(json::ok(&views::flow(&origin, &f, true)))
