@@ -117,7 +117,7 @@ impl Store {
     ///
     /// `f` is `Fn`, not `FnOnce`: the SQLite writer may run it a second time, in a new
     /// transaction, when another unit of its batch fails after writing (see
-    /// `sqlite::apply_batch`). So `f` must not change what it captured, and whatever it
+    /// `sqlite::batch::apply_batch`). So `f` must not change what it captured, and whatever it
     /// does outside the database must wait for the commit (`Tx::on_commit`).
     pub async fn write<T, E>(
         &self,
