@@ -110,27 +110,33 @@ fn run_unit(conn: &Connection, unit: &mut Unit, hooks: &mut Vec<crate::tx::Commi
     }
 }
 
-/// Runs a unit inside `SAVEPOINT unit`, so that its failure undoes only its own writes.
-/// `Ok(true)`: kept; `Ok(false)`: rolled back, its error is its answer.
+/// Runs a unit inside `SAVEPOINT unit`, so that its failure undoes only its own writes,
+/// and files it: kept, failed (its own error is its answer), or answered here (a panic,
+/// or a savepoint that could not be opened).
 fn run_unit_in_savepoint(
     conn: &Connection,
-    unit: &mut Unit,
+    mut unit: Unit,
+    kept: &mut Vec<Unit>,
+    failed: &mut Vec<Finish>,
     hooks: &mut Vec<crate::tx::CommitHook>,
-) -> std::result::Result<bool, StoreError> {
-    run(conn, "SAVEPOINT unit")?;
-    match run_unit(conn, unit, hooks) {
+) {
+    if let Err(e) = run(conn, "SAVEPOINT unit") {
+        (unit.finish)(Err(StoreError::from(e)));
+        return;
+    }
+    match run_unit(conn, &mut unit, hooks) {
         Ran::Kept => {
             let _ = run(conn, "RELEASE unit");
-            Ok(true)
+            kept.push(unit);
         }
         Ran::Failed { .. } => {
             let _ = run(conn, "ROLLBACK TO unit").and_then(|()| run(conn, "RELEASE unit"));
-            Ok(false)
+            failed.push(unit.finish);
         }
         Ran::Panicked(msg) => {
             tracing::error!(panic = %msg, "a store transaction panicked; rolled back");
             let _ = run(conn, "ROLLBACK TO unit").and_then(|()| run(conn, "RELEASE unit"));
-            Err(StoreError::Panicked(msg))
+            (unit.finish)(Err(StoreError::Panicked(msg)));
         }
     }
 }
@@ -168,11 +174,7 @@ pub(super) fn apply_batch(conn: &Connection, batch: &mut Vec<Unit>) -> Option<Co
             continue;
         }
         if careful {
-            match run_unit_in_savepoint(conn, &mut unit, &mut hooks) {
-                Ok(true) => kept.push(unit),
-                Ok(false) => failed_units.push(unit.finish),
-                Err(e) => (unit.finish)(Err(e)),
-            }
+            run_unit_in_savepoint(conn, unit, &mut kept, &mut failed_units, &mut hooks);
         } else {
             match run_unit(conn, &mut unit, &mut hooks) {
                 Ran::Kept => kept.push(unit),
@@ -181,12 +183,11 @@ pub(super) fn apply_batch(conn: &Connection, batch: &mut Vec<Unit>) -> Option<Co
                     failed_units.push(unit.finish)
                 }
                 outcome => {
-                    match outcome {
-                        Ran::Panicked(msg) => {
-                            tracing::error!(panic = %msg, "a store transaction panicked; rolled back");
-                            (unit.finish)(Err(StoreError::Panicked(msg)));
-                        }
-                        _ => failed_units.push(unit.finish),
+                    if let Ran::Panicked(msg) = outcome {
+                        tracing::error!(panic = %msg, "a store transaction panicked; rolled back");
+                        (unit.finish)(Err(StoreError::Panicked(msg)));
+                    } else {
+                        failed_units.push(unit.finish);
                     }
                     careful = true;
                     hooks.clear();
@@ -205,12 +206,8 @@ pub(super) fn apply_batch(conn: &Connection, batch: &mut Vec<Unit>) -> Option<Co
                         broken = Some(why);
                         continue;
                     }
-                    for mut u in std::mem::take(&mut kept) {
-                        match run_unit_in_savepoint(conn, &mut u, &mut hooks) {
-                            Ok(true) => kept.push(u),
-                            Ok(false) => failed_units.push(u.finish),
-                            Err(e) => (u.finish)(Err(e)),
-                        }
+                    for u in std::mem::take(&mut kept) {
+                        run_unit_in_savepoint(conn, u, &mut kept, &mut failed_units, &mut hooks);
                     }
                 }
             }
