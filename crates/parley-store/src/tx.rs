@@ -24,6 +24,20 @@ pub struct Tx<'c> {
     /// (channel, payload) to announce to the other nodes when this unit commits.
     notifications: Vec<(String, String)>,
     read_only: bool,
+    /// Rows read with `find_all_memo` and `get_memo` in this unit, until a statement writes
+    /// to their table.
+    memo: Vec<Memo>,
+    /// Statements this unit has run (what `statements_run` reports).
+    statements: u64,
+}
+
+/// One `find_all_memo` result (SQLite only; see there).
+struct Memo {
+    table: &'static str,
+    record: std::any::TypeId,
+    filter: &'static str,
+    key: String,
+    rows: Box<dyn std::any::Any>,
 }
 
 /// Which way a page is read, and from where.
@@ -67,6 +81,8 @@ impl<'c> Tx<'c> {
             hooks: Vec::new(),
             notifications: Vec::new(),
             read_only,
+            memo: Vec::new(),
+            statements: 0,
         }
     }
 
@@ -104,8 +120,15 @@ impl<'c> Tx<'c> {
         self.read_only
     }
 
+    /// How many SQL statements this unit has run so far (tests check what a memo saves).
+    pub fn statements_run(&self) -> u64 {
+        self.statements
+    }
+
     pub fn execute(&mut self, sql: &str, params: &[Param<'_>]) -> Result<usize> {
         STATEMENTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.statements += 1;
+        self.forget_memo_on_write(sql);
         match &mut self.db {
             Db::Sqlite(c) => {
                 let mut stmt = c.prepare_cached(sql)?;
@@ -122,6 +145,8 @@ impl<'c> Tx<'c> {
         mut map: impl FnMut(&Row<'_>) -> Result<T>,
     ) -> Result<Vec<T>> {
         STATEMENTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.statements += 1;
+        self.forget_memo_on_write(sql);
         match &mut self.db {
             Db::Sqlite(c) => {
                 let mut stmt = c.prepare_cached(sql)?;
@@ -147,6 +172,8 @@ impl<'c> Tx<'c> {
         mut map: impl FnMut(&Row<'_>) -> Result<T>,
     ) -> Result<Option<T>> {
         STATEMENTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.statements += 1;
+        self.forget_memo_on_write(sql);
         match &mut self.db {
             Db::Sqlite(c) => {
                 let mut stmt = c.prepare_cached(sql)?;
@@ -191,7 +218,9 @@ impl<'c> Tx<'c> {
     /// Returns the row as it is once locked. On SQLite (one writer) it is a plain read.
     pub fn get_for_update<T: Record>(&mut self, key: &str) -> Result<Option<T>> {
         match &self.db {
-            Db::Sqlite(_) => self.get::<T>(key),
+            // One writer: a row this unit read is still as read unless the unit wrote to
+            // its table since (see `get_memo`).
+            Db::Sqlite(_) => self.get_memo::<T>(key),
             Db::Pg(_) if self.read_only => self.get::<T>(key),
             Db::Pg(_) => self.query_opt(
                 &T::statements().get_for_update,
@@ -309,6 +338,70 @@ impl<'c> Tx<'c> {
     pub fn find_all<T: Record>(&mut self, filter: &str, params: &[Param<'_>]) -> Result<Vec<T>> {
         let sql = format!("{} WHERE {filter} ORDER BY seq", T::statements().select);
         self.query(&sql, params, T::from_row)
+    }
+
+    /// `find_all` with one text parameter (`?1` = `key`), remembered for the rest of this
+    /// unit of work: asked again with the same filter and key, it answers from memory
+    /// unless a statement has written to `T`'s table since. For sets one unit reads several
+    /// times (an inbound text reads its conversation's participants and webhooks once for
+    /// itself and again for the flow's reply).
+    ///
+    /// SQLite only, where the unit has the one writer to itself, so nothing but its own
+    /// statements can change the rows: any statement that is not a `SELECT` and names the
+    /// table forgets what was read from it. On PostgreSQL another node may commit between
+    /// two reads of a READ COMMITTED transaction; it reads again, as `find_all` does.
+    pub fn find_all_memo<T: Record>(&mut self, filter: &'static str, key: &str) -> Result<Vec<T>> {
+        self.memo_or::<T, _>(filter, key, |tx| tx.find_all(filter, &[Param::Text(key)]))
+    }
+
+    /// `get`, remembered for the rest of this unit like `find_all_memo` (SQLite only).
+    pub fn get_memo<T: Record>(&mut self, key: &str) -> Result<Option<T>> {
+        self.memo_or::<T, _>("", key, |tx| tx.get::<T>(key))
+    }
+
+    /// What `load` read from `T`'s table for (`filter`, `key`) earlier in this unit, or
+    /// `load`'s answer, remembered. `load` runs every time on PostgreSQL.
+    fn memo_or<T: Record, V: Clone + 'static>(
+        &mut self,
+        filter: &'static str,
+        key: &str,
+        load: impl FnOnce(&mut Self) -> Result<V>,
+    ) -> Result<V> {
+        if !matches!(self.db, Db::Sqlite(_)) {
+            return load(self);
+        }
+        let record = std::any::TypeId::of::<(T, V)>();
+        let known = self
+            .memo
+            .iter()
+            .find(|m| m.record == record && m.filter == filter && m.key == key)
+            .and_then(|m| m.rows.downcast_ref::<V>());
+        if let Some(rows) = known {
+            return Ok(rows.clone());
+        }
+        let rows = load(self)?;
+        self.memo.push(Memo {
+            table: T::TABLE,
+            record,
+            filter,
+            key: key.to_string(),
+            rows: Box::new(rows.clone()),
+        });
+        Ok(rows)
+    }
+
+    /// Forgets the memos a statement may change: any statement but a `SELECT` that names
+    /// their table (an over-approximation: naming it is necessary to write to it, as
+    /// nothing in the schema writes through triggers or cascades).
+    fn forget_memo_on_write(&mut self, sql: &str) {
+        if self.memo.is_empty() {
+            return;
+        }
+        let head = sql.trim_start().get(..6).unwrap_or("");
+        if head.eq_ignore_ascii_case("SELECT") {
+            return;
+        }
+        self.memo.retain(|m| !sql.contains(m.table));
     }
 
     pub fn count<T: Record>(&mut self, filter: &str, params: &[Param<'_>]) -> Result<i64> {

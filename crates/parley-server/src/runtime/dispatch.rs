@@ -113,9 +113,10 @@ fn scoped_webhooks(
     actor: Actor,
     only: Option<&str>,
 ) -> Result<()> {
+    // Remembered for the unit: an inbound text and the flow's reply both dispatch here.
     let hooks = op
         .tx
-        .find_all::<ConversationWebhookRow>("conversation_sid = ?1", &[Param::Text(&conv.sid)])?;
+        .find_all_memo::<ConversationWebhookRow>("conversation_sid = ?1", &conv.sid)?;
     if hooks.is_empty() {
         return Ok(());
     }

@@ -2,7 +2,7 @@
 //! as an SMS/WhatsApp from that participant's proxy address, with a delivery receipt per
 //! recipient. Chat participants read it through the API and the live stream.
 
-use parley_store::{ConversationRow, MessageRow, Param, ParticipantRow, ReceiptRow};
+use parley_store::{ConversationRow, MessageRow, ParticipantRow, ReceiptRow};
 
 use crate::channels::{self, OutboundSms};
 use crate::domain::Op;
@@ -10,9 +10,10 @@ use crate::domain::events::DomainEvent;
 use crate::error::Result;
 
 pub fn deliver(op: &mut Op<'_, '_>, conv: &ConversationRow, message: &MessageRow) -> Result<()> {
-    let recipients = op.tx.find_all::<ParticipantRow>(
+    // Remembered for the unit: a flow's reply to an inbound text fans out again.
+    let recipients = op.tx.find_all_memo::<ParticipantRow>(
         "conversation_sid = ?1 AND address IS NOT NULL AND proxy_address IS NOT NULL",
-        &[Param::Text(&conv.sid)],
+        &conv.sid,
     )?;
     for p in recipients {
         if message.participant_sid.as_deref() == Some(p.sid.as_str()) {

@@ -386,13 +386,12 @@ fn post_to_conversation(
     media_urls: Vec<String>,
     attributes: Option<String>,
 ) -> std::result::Result<(), String> {
+    // Usually read already by this unit (the inbound text's routing): remembered.
     let conv = op
         .tx
-        .find::<ConversationRow>(
-            "sid = ?1 AND account_sid = ?2",
-            &[Param::Text(conversation_sid), Param::Text(op.account_sid)],
-        )
-        .map_err(|e| e.to_string())?;
+        .get_memo::<ConversationRow>(conversation_sid)
+        .map_err(|e| e.to_string())?
+        .filter(|c| c.account_sid == op.account_sid);
     let Some(mut conv) = conv else {
         return Err(format!("conversation {conversation_sid} no longer exists"));
     };

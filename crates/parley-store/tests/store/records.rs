@@ -107,6 +107,81 @@ async fn update_changed_writes_only_what_changed() {
     }
 }
 
+/// `find_all_memo` and `get_memo` answer a second read from memory (on SQLite) and never
+/// answer stale: after any write to the table (insert, update, delete, by record or by plain
+/// statement) they read again, and writes to other tables or reads leave them be.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memos_follow_the_units_own_writes() {
+    const BY_CONVERSATION: &str = "conversation_sid = ?1";
+    fn participants(rows: &[BindingRow]) -> Vec<&str> {
+        rows.iter().map(|b| b.participant_sid.as_str()).collect()
+    }
+    for db in backends() {
+        let name = db.name;
+        let sqlite = name == "sqlite";
+        db.store
+            .write(move |tx| -> R<()> {
+                tx.insert(&conversation("CH1", None))?;
+                tx.insert(&binding("MB1", "+15550001"))?;
+                let first = tx.find_all_memo::<BindingRow>(BY_CONVERSATION, "CH1")?;
+                assert_eq!(participants(&first), ["MB1"], "{name}");
+
+                // Another table written, this one read: still remembered.
+                tx.insert(&execution("FN1", "active"))?;
+                tx.count::<BindingRow>("1 = 1", &[])?;
+                let before = tx.statements_run();
+                let again = tx.find_all_memo::<BindingRow>(BY_CONVERSATION, "CH1")?;
+                assert_eq!(participants(&again), ["MB1"], "{name}");
+                let read_again = tx.statements_run() - before;
+                assert_eq!(
+                    read_again,
+                    if sqlite { 0 } else { 1 },
+                    "{name}: statements for the second read"
+                );
+                // Another key is read, not taken from CH1's memo.
+                assert!(
+                    tx.find_all_memo::<BindingRow>(BY_CONVERSATION, "CH2")?
+                        .is_empty(),
+                    "{name}"
+                );
+
+                tx.insert(&binding("MB2", "+15550002"))?;
+                let inserted = tx.find_all_memo::<BindingRow>(BY_CONVERSATION, "CH1")?;
+                assert_eq!(
+                    participants(&inserted),
+                    ["MB1", "MB2"],
+                    "{name}: after an insert"
+                );
+
+                tx.execute(
+                    "UPDATE bindings SET address = ?1 WHERE participant_sid = ?2",
+                    &[Param::Text("+15559999"), Param::Text("MB2")],
+                )?;
+                let updated = tx.find_all_memo::<BindingRow>(BY_CONVERSATION, "CH1")?;
+                assert_eq!(updated[1].address, "+15559999", "{name}: after an update");
+
+                tx.delete::<BindingRow>("MB1")?;
+                let deleted = tx.find_all_memo::<BindingRow>(BY_CONVERSATION, "CH1")?;
+                assert_eq!(participants(&deleted), ["MB2"], "{name}: after a delete");
+
+                let read: ConversationRow = tx.get_memo("CH1")?.expect("inserted");
+                let mut closed = read.clone();
+                closed.state = "closed".into();
+                tx.update_changed(&read, &closed)?;
+                let fresh: ConversationRow = tx.get_memo("CH1")?.expect("still there");
+                assert_eq!(fresh.state, "closed", "{name}: after update_changed");
+                let locked: ConversationRow = tx.get_for_update("CH1")?.expect("still there");
+                assert_eq!(
+                    locked.state, "closed",
+                    "{name}: get_for_update after the update"
+                );
+                Ok(())
+            })
+            .await
+            .unwrap();
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_error_rolls_the_unit_back() {
     for db in backends() {
