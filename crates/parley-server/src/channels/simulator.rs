@@ -26,12 +26,9 @@ pub fn deliver_to_handset(op: &mut Op<'_, '_>, msg: &OutboundSms) -> Result<SimM
         date_created: op.now,
     };
     row.seq = op.tx.insert(&row)?;
-    crate::runtime::live::after_commit(
-        op,
-        "onSimMessage",
-        row.conversation_sid.clone(),
-        view(&row),
-    );
+    crate::runtime::live::after_commit(op, "onSimMessage", row.conversation_sid.clone(), || {
+        view(&row)
+    });
     Ok(row)
 }
 
@@ -58,12 +55,9 @@ pub fn record_inbound(
         date_created: op.now,
     };
     row.seq = op.tx.insert(&row)?;
-    crate::runtime::live::after_commit(
-        op,
-        "onSimMessage",
-        row.conversation_sid.clone(),
-        view(&row),
-    );
+    crate::runtime::live::after_commit(op, "onSimMessage", row.conversation_sid.clone(), || {
+        view(&row)
+    });
     Ok(row)
 }
 

@@ -311,7 +311,7 @@ fn publish_live(op: &mut Op<'_, '_>, event: &DomainEvent) {
         DomainEvent::FlowHandoff { handoff, .. } => handoff.conversation_sid.clone(),
         e => e.conversation().map(|c| c.sid.clone()),
     };
-    super::live::after_commit(op, event.name(), conv, data);
+    super::live::after_commit(op, event.name(), conv, move || data);
 }
 
 fn to_json(view: impl serde::Serialize) -> serde_json::Value {

@@ -241,7 +241,7 @@ pub fn refuse(op: &mut Op<'_, '_>, inbound: &Inbound, reason: String) -> Result<
         op,
         "onInboundRefused",
         None,
-        serde_json::json!({"sid": row.sid, "from": row.from_address, "to": row.to_address, "body": row.body, "reason": reason}),
+        || serde_json::json!({"sid": row.sid, "from": row.from_address, "to": row.to_address, "body": row.body, "reason": reason}),
     );
     Ok(Routed::Refused { reason })
 }

@@ -145,16 +145,18 @@ impl LiveBus {
     }
 }
 
-/// Queues a live event to be published when the operation commits.
+/// Queues a live event to be published when the operation commits. `data` is only built
+/// when someone listens: it runs on the store's writer thread, the server's bottleneck.
 pub fn after_commit(
     op: &mut crate::domain::Op<'_, '_>,
     event: &str,
     conversation_sid: Option<String>,
-    data: Value,
+    data: impl FnOnce() -> Value,
 ) {
     if !op.app.live().has_subscribers() {
         return;
     }
+    let data = data();
     if op.app.live().is_shared() {
         // Sent with the commit, so other nodes hear only of what happened.
         let payload =

@@ -244,16 +244,18 @@ fn apply(
         }
         _ => {}
     }
-    let steps: Vec<serde_json::Value> = outcome
-        .steps
-        .iter()
-        .map(|s| serde_json::json!({"sid": s.step_sid, "name": s.name, "transitioned_from": s.transitioned_from, "transitioned_to": s.transitioned_to, "type": s.widget_type}))
-        .collect();
     crate::runtime::live::after_commit(
         op,
         "onExecutionUpdated",
         exec.conversation_sid.clone(),
-        serde_json::json!({"execution_sid": exec.sid, "flow_sid": exec.flow_sid, "status": exec.status, "steps": steps}),
+        || {
+            let steps: Vec<serde_json::Value> = outcome
+            .steps
+            .iter()
+            .map(|s| serde_json::json!({"sid": s.step_sid, "name": s.name, "transitioned_from": s.transitioned_from, "transitioned_to": s.transitioned_to, "type": s.widget_type}))
+            .collect();
+            serde_json::json!({"execution_sid": exec.sid, "flow_sid": exec.flow_sid, "status": exec.status, "steps": steps})
+        },
     );
 
     let mut failed_sends = Vec::new();
