@@ -126,9 +126,15 @@ impl<'c> Tx<'c> {
     }
 
     pub fn execute(&mut self, sql: &str, params: &[Param<'_>]) -> Result<usize> {
+        self.forget_memo_on_write(sql);
+        self.execute_known(sql, params)
+    }
+
+    /// `execute` for a statement whose written table the caller has already forgotten
+    /// (the record operations, which know it: no need to read it from the SQL).
+    fn execute_known(&mut self, sql: &str, params: &[Param<'_>]) -> Result<usize> {
         STATEMENTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.statements += 1;
-        self.forget_memo_on_write(sql);
         match &mut self.db {
             Db::Sqlite(c) => {
                 let mut stmt = c.prepare_cached(sql)?;
@@ -276,7 +282,8 @@ impl<'c> Tx<'c> {
         if let Db::Pg(c) = &mut self.db {
             return c.insert(T::statements(), &params);
         }
-        self.execute(&T::statements().insert_plain, &params)?;
+        self.forget_table(T::TABLE);
+        self.execute_known(&T::statements().insert_plain, &params)?;
         match &self.db {
             Db::Sqlite(c) => Ok(c.last_insert_rowid()),
             Db::Pg(_) => Err(StoreError::Backend(
@@ -288,7 +295,8 @@ impl<'c> Tx<'c> {
     /// Rewrites every column of the row with the record's key. Returns false if it is gone.
     pub fn update<T: Record>(&mut self, rec: &T) -> Result<bool> {
         let params = rec.params();
-        Ok(self.execute(&T::statements().update, &params)? > 0)
+        self.forget_table(T::TABLE);
+        Ok(self.execute_known(&T::statements().update, &params)? > 0)
     }
 
     /// Writes only the columns in which `after` differs from `before` (the same row as read
@@ -317,7 +325,8 @@ impl<'c> Tx<'c> {
                 .map(|(_, p)| p),
         );
         params.push(Param::Text(after.key()));
-        Ok(self.execute(&sql, &params)? > 0)
+        self.forget_table(T::TABLE);
+        Ok(self.execute_known(&sql, &params)? > 0)
     }
 
     pub fn get<T: Record>(&mut self, key: &str) -> Result<Option<T>> {
@@ -325,7 +334,8 @@ impl<'c> Tx<'c> {
     }
 
     pub fn delete<T: Record>(&mut self, key: &str) -> Result<bool> {
-        Ok(self.execute(&T::statements().delete, &[Param::Text(key)])? > 0)
+        self.forget_table(T::TABLE);
+        Ok(self.execute_known(&T::statements().delete, &[Param::Text(key)])? > 0)
     }
 
     /// The first record matching `filter` (an SQL boolean expression over the table's columns).
@@ -390,18 +400,24 @@ impl<'c> Tx<'c> {
         Ok(rows)
     }
 
-    /// Forgets the memos a statement may change: any statement but a `SELECT` that names
-    /// their table (an over-approximation: naming it is necessary to write to it, as
-    /// nothing in the schema writes through triggers or cascades).
+    /// Forgets the memos a statement may change: those of the table an INSERT, UPDATE or
+    /// DELETE writes to (nothing in the schema writes through triggers or cascades), and
+    /// all of them for any other statement but a `SELECT`.
+    fn forget_table(&mut self, table: &str) {
+        if !self.memo.is_empty() {
+            self.memo.retain(|m| m.table != table);
+        }
+    }
+
     fn forget_memo_on_write(&mut self, sql: &str) {
         if self.memo.is_empty() {
             return;
         }
-        let head = sql.trim_start().get(..6).unwrap_or("");
-        if head.eq_ignore_ascii_case("SELECT") {
-            return;
+        match written_table(sql) {
+            Written::Nothing => {}
+            Written::Table(t) => self.memo.retain(|m| !m.table.eq_ignore_ascii_case(t)),
+            Written::Unknown => self.memo.clear(),
         }
-        self.memo.retain(|m| !sql.contains(m.table));
     }
 
     pub fn count<T: Record>(&mut self, filter: &str, params: &[Param<'_>]) -> Result<i64> {
@@ -457,5 +473,103 @@ impl<'c> Tx<'c> {
             items,
             has_next: more,
         })
+    }
+}
+
+/// What a statement writes to, read from its first words.
+#[derive(Debug, PartialEq)]
+enum Written<'s> {
+    Nothing,
+    Table(&'s str),
+    Unknown,
+}
+
+/// `SELECT …` writes nothing; `INSERT [OR …] INTO t`, `REPLACE INTO t`, `UPDATE [OR …] t`
+/// and `DELETE FROM t` write to `t` (SQLite and PostgreSQL write one table per statement);
+/// anything else (`WITH …`, DDL, pragmas) is `Unknown`. Looking at the first words, not
+/// searching the whole text: this runs for every write of a unit that holds a memo.
+fn written_table(sql: &str) -> Written<'_> {
+    // Bytes, not chars: every keyword and accepted table name is ASCII.
+    let mut words = sql
+        .as_bytes()
+        .split(|b| b.is_ascii_whitespace() || *b == b'(')
+        .filter(|w| !w.is_empty());
+    let is = |w: Option<&[u8]>, k: &str| w.is_some_and(|w| w.eq_ignore_ascii_case(k.as_bytes()));
+    let first = words.next();
+    if is(first, "SELECT") {
+        return Written::Nothing;
+    }
+    let keyword_before_table = if is(first, "INSERT") || is(first, "REPLACE") {
+        "INTO"
+    } else if is(first, "DELETE") {
+        "FROM"
+    } else if is(first, "UPDATE") {
+        ""
+    } else {
+        return Written::Unknown;
+    };
+    let mut next = words.next();
+    // `OR REPLACE`, `OR IGNORE`, … (the conflict clause).
+    if is(next, "OR") {
+        words.next();
+        next = words.next();
+    }
+    if !keyword_before_table.is_empty() {
+        if !is(next, keyword_before_table) {
+            return Written::Unknown;
+        }
+        next = words.next();
+    }
+    match next {
+        Some(t) if t.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_') => {
+            // All ASCII, so this is a whole `str` of its own.
+            std::str::from_utf8(t).map_or(Written::Unknown, Written::Table)
+        }
+        _ => Written::Unknown,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Written, written_table};
+
+    #[test]
+    fn the_table_a_statement_writes_is_read_from_its_first_words() {
+        for (sql, want) in [
+            ("SELECT * FROM participants", Written::Nothing),
+            ("  select 1", Written::Nothing),
+            (
+                "INSERT INTO participants (sid) VALUES (?1)",
+                Written::Table("participants"),
+            ),
+            (
+                "INSERT OR REPLACE INTO bindings(a) VALUES (1)",
+                Written::Table("bindings"),
+            ),
+            ("REPLACE INTO jobs VALUES (1)", Written::Table("jobs")),
+            (
+                "UPDATE conversations SET state = ?1",
+                Written::Table("conversations"),
+            ),
+            (
+                "update OR ignore conversation_webhooks set x = 1",
+                Written::Table("conversation_webhooks"),
+            ),
+            (
+                "DELETE FROM conversation_webhooks WHERE sid = ?1",
+                Written::Table("conversation_webhooks"),
+            ),
+            ("\n  DELETE\n FROM messages", Written::Table("messages")),
+            (
+                "WITH x AS (SELECT 1) DELETE FROM participants",
+                Written::Unknown,
+            ),
+            ("INSERT INTO \"participants\" VALUES (1)", Written::Unknown),
+            ("DELETE participants", Written::Unknown),
+            ("PRAGMA foreign_keys = ON", Written::Unknown),
+            ("", Written::Unknown),
+        ] {
+            assert_eq!(written_table(sql), want, "{sql}");
+        }
     }
 }
