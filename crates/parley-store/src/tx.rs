@@ -31,7 +31,7 @@ pub struct Tx<'c> {
     statements: u64,
 }
 
-/// One `find_all_memo` result (SQLite only; see there).
+/// One remembered read, of `find_all_memo` or `get_memo` (SQLite only; see there).
 struct Memo {
     table: &'static str,
     record: std::any::TypeId,
@@ -357,8 +357,8 @@ impl<'c> Tx<'c> {
     /// itself and again for the flow's reply).
     ///
     /// SQLite only, where the unit has the one writer to itself, so nothing but its own
-    /// statements can change the rows: any statement that is not a `SELECT` and names the
-    /// table forgets what was read from it. On PostgreSQL another node may commit between
+    /// statements can change the rows: a statement that writes to the table forgets what
+    /// was read from it (see `forget_memo_on_write`). On PostgreSQL another node may commit between
     /// two reads of a READ COMMITTED transaction; it reads again, as `find_all` does.
     pub fn find_all_memo<T: Record>(&mut self, filter: &'static str, key: &str) -> Result<Vec<T>> {
         self.memo_or::<T, _>(filter, key, |tx| tx.find_all(filter, &[Param::Text(key)]))
