@@ -125,6 +125,12 @@ impl<'c> Tx<'c> {
         self.statements
     }
 
+    /// Counts a statement about to run, for this unit and for the process.
+    fn count_statement(&mut self) {
+        STATEMENTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.statements += 1;
+    }
+
     pub fn execute(&mut self, sql: &str, params: &[Param<'_>]) -> Result<usize> {
         self.forget_memo_on_write(sql);
         self.execute_known(sql, params)
@@ -133,8 +139,7 @@ impl<'c> Tx<'c> {
     /// `execute` for a statement whose written table the caller has already forgotten
     /// (the record operations, which know it: no need to read it from the SQL).
     fn execute_known(&mut self, sql: &str, params: &[Param<'_>]) -> Result<usize> {
-        STATEMENTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        self.statements += 1;
+        self.count_statement();
         match &mut self.db {
             Db::Sqlite(c) => {
                 let mut stmt = c.prepare_cached(sql)?;
@@ -150,8 +155,7 @@ impl<'c> Tx<'c> {
         params: &[Param<'_>],
         mut map: impl FnMut(&Row<'_>) -> Result<T>,
     ) -> Result<Vec<T>> {
-        STATEMENTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        self.statements += 1;
+        self.count_statement();
         self.forget_memo_on_write(sql);
         match &mut self.db {
             Db::Sqlite(c) => {
@@ -177,8 +181,7 @@ impl<'c> Tx<'c> {
         params: &[Param<'_>],
         mut map: impl FnMut(&Row<'_>) -> Result<T>,
     ) -> Result<Option<T>> {
-        STATEMENTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        self.statements += 1;
+        self.count_statement();
         self.forget_memo_on_write(sql);
         match &mut self.db {
             Db::Sqlite(c) => {
