@@ -26,7 +26,10 @@ pub(super) type Finish = Box<dyn FnOnce(Result<()>) + Send>;
 /// group commit across batches). Nothing is acknowledged before its WAL frames are on disk;
 /// the database file itself is synced by the checkpointer (FULL) before the WAL is reused.
 /// Other readers may see a batch a few milliseconds before it is acknowledged.
-pub(super) fn spawn_syncer(path: &Path) -> Result<std::sync::mpsc::Sender<Committed>> {
+pub(super) fn spawn_syncer(
+    path: &Path,
+    stats: std::sync::Arc<super::PipelineStats>,
+) -> Result<std::sync::mpsc::Sender<Committed>> {
     let (tx, rx) = std::sync::mpsc::channel::<Committed>();
     let wal = PathBuf::from(format!("{}-wal", path.display()));
     std::thread::Builder::new()
@@ -47,6 +50,7 @@ pub(super) fn spawn_syncer(path: &Path) -> Result<std::sync::mpsc::Sender<Commit
                     None => Err(format!("cannot open {}", wal.display())),
                 };
                 note_if_slow("WAL fsync", started, ready.len());
+                stats.fsync(ready.len(), started.elapsed());
                 match synced {
                     Ok(()) => ready.into_iter().for_each(Committed::deliver),
                     Err(e) => {

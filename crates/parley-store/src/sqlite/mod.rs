@@ -6,6 +6,7 @@
 
 mod batch;
 mod checkpoint;
+mod pipeline;
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -16,6 +17,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use self::batch::{Committed, Unit, apply_batch, spawn_syncer};
 use self::checkpoint::{RESTART_WAL_AFTER_FRAMES, WalRestart, restart_wal, spawn_checkpointer};
+use self::pipeline::PipelineStats;
 use crate::error::{Result, StoreError};
 use crate::tx::{Db, Tx};
 
@@ -111,17 +113,18 @@ impl SqliteBackend {
             restart.clone(),
             restart_after_frames,
         )?;
+        let stats = std::sync::Arc::new(PipelineStats::default());
         let syncer = match durability {
             Durability::Full => {
                 conn.execute_batch("PRAGMA synchronous=OFF;")?;
-                Some(spawn_syncer(path)?)
+                Some(spawn_syncer(path, stats.clone())?)
             }
             Durability::Normal => None,
         };
         let (tx, rx) = mpsc::channel::<Unit>(8192);
         let handle = std::thread::Builder::new()
             .name("parley-sqlite-writer".into())
-            .spawn(move || writer_loop(conn, rx, syncer, restart, durability))
+            .spawn(move || writer_loop(conn, rx, syncer, restart, durability, stats))
             .map_err(|e| StoreError::Backend(format!("cannot start writer thread: {e}")))?;
         Ok(SqliteBackend {
             path: path.to_path_buf(),
@@ -229,6 +232,7 @@ fn writer_loop(
     syncer: Option<std::sync::mpsc::Sender<Committed>>,
     restart: std::sync::Arc<WalRestart>,
     durability: Durability,
+    stats: std::sync::Arc<PipelineStats>,
 ) {
     let mut batch: Vec<Unit> = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = rx.blocking_recv() {
@@ -242,6 +246,8 @@ fn writer_loop(
         let (started, units) = (std::time::Instant::now(), batch.len());
         let committed = apply_batch(&conn, &mut batch);
         note_if_slow("batch", started, units);
+        stats.batch(units, started.elapsed());
+        stats.report_if_due();
         if let Some(committed) = committed {
             match &syncer {
                 // The next batch runs while this one's WAL frames are being fsynced.
