@@ -139,6 +139,26 @@ pub fn find(
     Ok(row)
 }
 
+/// `find` in the account's default service, without reading the service first (one
+/// statement for every request on the short paths, `/v1/Conversations/{Sid}/…`).
+pub fn find_in_default_service(
+    tx: &mut Tx<'_>,
+    account_sid: &str,
+    sid_or_name: &str,
+) -> Result<Option<ConversationRow>> {
+    let filter = if is_sid(sid_or_name, "CH") {
+        "sid = ?1 AND account_sid = ?2 AND service_sid = \
+         (SELECT default_chat_service_sid FROM account_configs WHERE account_sid = ?2)"
+    } else {
+        "unique_name = ?1 AND account_sid = ?2 AND service_sid = \
+         (SELECT default_chat_service_sid FROM account_configs WHERE account_sid = ?2)"
+    };
+    Ok(tx.find::<ConversationRow>(
+        filter,
+        &[Param::Text(sid_or_name), Param::Text(account_sid)],
+    )?)
+}
+
 pub fn get(tx: &mut Tx<'_>, service_sid: &str, sid_or_name: &str) -> Result<ConversationRow> {
     find(tx, service_sid, sid_or_name)?
         .ok_or_else(|| Error::not_found(&format!("/Conversations/{sid_or_name}")))

@@ -172,9 +172,21 @@ pub fn conversation_of(
     scope: &Scope,
     id: &str,
 ) -> Result<ConversationRow> {
-    let service = services::resolve_service(tx, account_sid, scope.service.as_deref())?;
-    let mut conv = convs::get(tx, &service.sid, id)
-        .map_err(|_| Error::not_found(&format!("/Conversations/{id}")))?;
+    // The short paths (no service in the URL) find the conversation in the account's
+    // default service with one statement; the two-step lookup runs when that finds
+    // nothing, to say precisely what is missing (the service or the conversation).
+    let found = match scope.service {
+        None => convs::find_in_default_service(tx, account_sid, id)?,
+        Some(_) => None,
+    };
+    let mut conv = match found {
+        Some(conv) => conv,
+        None => {
+            let service = services::resolve_service(tx, account_sid, scope.service.as_deref())?;
+            convs::get(tx, &service.sid, id)
+                .map_err(|_| Error::not_found(&format!("/Conversations/{id}")))?
+        }
+    };
     if tx.is_read_only() {
         return Ok(conv);
     }
