@@ -372,6 +372,43 @@ impl<'c> Tx<'c> {
         self.memo_or::<T, _>("", key, |tx| tx.get::<T>(key))
     }
 
+    /// A value a query computes from `T`'s table (`load`, run with `key`), remembered for
+    /// the rest of this unit like `find_all_memo`: forgotten when a statement writes to the
+    /// table, unless the unit, having written it, tells what the value now is
+    /// (`remember`). SQLite only; `load` runs every time on PostgreSQL.
+    pub fn derived_memo<T: Record, V: Clone + 'static>(
+        &mut self,
+        name: &'static str,
+        key: &str,
+        load: impl FnOnce(&mut Self) -> Result<V>,
+    ) -> Result<V> {
+        self.memo_or::<T, V>(name, key, load)
+    }
+
+    /// Sets what `derived_memo::<T, V>(name, key, …)` answers next in this unit, for a
+    /// unit that has just written `T`'s table and knows the value it changed (a message's
+    /// insert and its conversation's next index). Nothing on PostgreSQL.
+    pub fn remember<T: Record, V: Clone + 'static>(
+        &mut self,
+        name: &'static str,
+        key: &str,
+        value: V,
+    ) {
+        if !matches!(self.db, Db::Sqlite(_)) {
+            return;
+        }
+        let record = std::any::TypeId::of::<(T, V)>();
+        self.memo
+            .retain(|m| !(m.record == record && m.filter == name && m.key == key));
+        self.memo.push(Memo {
+            table: T::TABLE,
+            record,
+            filter: name,
+            key: key.to_string(),
+            rows: Box::new(value),
+        });
+    }
+
     /// What `load` read from `T`'s table for (`filter`, `key`) earlier in this unit, or
     /// `load`'s answer, remembered. `load` runs every time on PostgreSQL.
     fn memo_or<T: Record, V: Clone + 'static>(

@@ -183,6 +183,10 @@ pub fn create_with_sid(
         date_updated: input.date_updated.unwrap_or(created),
     };
     message.seq = op.tx.insert(&message)?;
+    // The insert made the index read above stale; this unit knows the next one (a flow's
+    // reply in the same unit then takes it without reading the index again).
+    op.tx
+        .remember::<MessageRow, i64>(NEXT_INDEX, &conv.sid, idx + 1);
     super::conversations::touch(op, conv)?;
     op.emit(DomainEvent::MessageAdded {
         conversation: conv.clone(),
@@ -200,7 +204,9 @@ pub fn create_with_sid(
 ///
 /// SQLite has a single writer, so nothing can come between reading the last index and
 /// inserting the next one, and it reads the last index from `messages(conversation_sid,
-/// idx)` (one seek) instead of updating the conversation. Rewriting the conversation's row
+/// idx)` (one seek) instead of updating the conversation; once per unit of work, since
+/// `create_with_sid` remembers the next index after its insert (a flow's reply to an
+/// inbound text is the second message of the same unit). Rewriting the conversation's row
 /// made each message dirty one more page (a page holds about twenty conversations), so a
 /// message create wrote 2.0 WAL frames instead of 1.8, and the WAL fsync that every
 /// acknowledgement waits on grew with it (BENCHMARKS.md, change 12).
@@ -213,19 +219,30 @@ fn take_message_index(tx: &mut Tx<'_>, conv: &ConversationRow) -> Result<i64> {
             )?
             .unwrap_or(conv.next_index));
     }
-    next_index(tx, conv)
+    let known = tx.derived_memo::<MessageRow, i64>(NEXT_INDEX, &conv.sid, |tx| {
+        last_index_plus_one(tx, &conv.sid)
+    })?;
+    // A delete in this unit may have raised the floor since (it also forgets the memo).
+    Ok(known.max(conv.next_index))
 }
+
+/// The name of the conversation's next message index among a unit's remembered reads.
+const NEXT_INDEX: &str = "next message index";
 
 /// The index the conversation's next message will get (also what a user's unread count
 /// is measured against). `conv` must have been read in this transaction.
 pub fn next_index(tx: &mut Tx<'_>, conv: &ConversationRow) -> Result<i64> {
-    let after_last = tx
+    Ok(last_index_plus_one(tx, &conv.sid)?.max(conv.next_index))
+}
+
+/// One past the index of the conversation's last message (0 when it has none).
+fn last_index_plus_one(tx: &mut Tx<'_>, conversation_sid: &str) -> parley_store::Result<i64> {
+    Ok(tx
         .query_i64(
             "SELECT MAX(idx) + 1 FROM messages WHERE conversation_sid = ?1",
-            &[Param::Text(&conv.sid)],
+            &[Param::Text(conversation_sid)],
         )?
-        .unwrap_or(0);
-    Ok(after_last.max(conv.next_index))
+        .unwrap_or(0))
 }
 
 pub fn update(

@@ -107,6 +107,59 @@ async fn update_changed_writes_only_what_changed() {
     }
 }
 
+/// A derived memo (a count here; the conversation's next message index in the server) is
+/// computed once per unit on SQLite, forgotten by a write to its table, and answers what
+/// the unit said with `remember` after such a write. PostgreSQL computes it every time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_derived_memo_is_forgotten_by_writes_and_set_by_remember() {
+    const BINDINGS: &str = "bindings of a conversation";
+    fn count(tx: &mut parley_store::Tx<'_>) -> R<i64> {
+        Ok(tx
+            .query_i64(
+                "SELECT COUNT(*) FROM bindings WHERE conversation_sid = ?1",
+                &[Param::Text("CH1")],
+            )?
+            .unwrap_or(0))
+    }
+    for db in backends() {
+        let name = db.name;
+        let sqlite = name == "sqlite";
+        db.store
+            .write(move |tx| -> R<()> {
+                tx.insert(&binding("MB1", "+15550001"))?;
+                let first = tx.derived_memo::<BindingRow, i64>(BINDINGS, "CH1", count)?;
+                assert_eq!(first, 1, "{name}");
+                let before = tx.statements_run();
+                let again = tx.derived_memo::<BindingRow, i64>(BINDINGS, "CH1", count)?;
+                assert_eq!(again, 1, "{name}");
+                assert_eq!(
+                    tx.statements_run() - before,
+                    if sqlite { 0 } else { 1 },
+                    "{name}: statements for the second read"
+                );
+                // A write to the table forgets it …
+                tx.insert(&binding("MB2", "+15550002"))?;
+                let after_insert = tx.derived_memo::<BindingRow, i64>(BINDINGS, "CH1", count)?;
+                assert_eq!(after_insert, 2, "{name}: after an insert");
+                // … and `remember` after a write sets what it answers (on SQLite; on
+                // PostgreSQL the query runs again and finds the same).
+                tx.insert(&binding("MB3", "+15550003"))?;
+                tx.remember::<BindingRow, i64>(BINDINGS, "CH1", 3);
+                let before = tx.statements_run();
+                let remembered = tx.derived_memo::<BindingRow, i64>(BINDINGS, "CH1", count)?;
+                assert_eq!(remembered, 3, "{name}: after remember");
+                assert_eq!(
+                    tx.statements_run() - before,
+                    if sqlite { 0 } else { 1 },
+                    "{name}: statements after remember"
+                );
+                Ok(())
+            })
+            .await
+            .unwrap();
+    }
+}
+
 /// `find_all_memo` and `get_memo` answer a second read from memory (on SQLite) and never
 /// answer stale: after any write to the table (insert, update, delete, by record or by plain
 /// statement) they read again, and writes to other tables or reads leave them be.
