@@ -430,13 +430,7 @@ impl<'c> Tx<'c> {
             return Ok(rows.clone());
         }
         let rows = load(self)?;
-        self.memo.push(Memo {
-            table: T::TABLE,
-            record,
-            filter,
-            key: key.to_string(),
-            rows: Box::new(rows.clone()),
-        });
+        self.remember::<T, V>(filter, key, rows.clone());
         Ok(rows)
     }
 
