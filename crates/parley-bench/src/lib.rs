@@ -29,6 +29,10 @@ pub struct Options {
     /// Which parts to run: baseline, rest, tutorial, idle, scaling (all by default).
     pub scenarios: Vec<String>,
     pub handsets: usize,
+    /// Texts per second of the tutorial's latency phase; None: half the closed-loop rate.
+    /// A fixed rate compares two builds at the same load (half of each one's own rate
+    /// differs when their throughput does).
+    pub latency_rate: Option<f64>,
     pub connections: usize,
     pub duration: Duration,
     pub idle_executions: usize,
@@ -157,16 +161,20 @@ pub async fn run(opts: Options) -> Result<Report> {
             let state = scenarios::HandsetState::new(opts.handsets);
             let closed =
                 scenarios::tutorial(pool.clone(), state.clone(), opts.handsets, c, d).await?;
-            let half = closed.per_second / 2.0;
+            let rate = opts.latency_rate.unwrap_or(closed.per_second / 2.0);
             push(
                 "tutorial: inbound messages (closed loop)",
                 closed,
                 &mut report,
             );
             let open =
-                scenarios::tutorial_at_rate(pool.clone(), state.clone(), opts.handsets, half, d)
+                scenarios::tutorial_at_rate(pool.clone(), state.clone(), opts.handsets, rate, d)
                     .await?;
-            push("tutorial: at half that rate (latency)", open, &mut report);
+            let name = match opts.latency_rate {
+                None => "tutorial: at half that rate (latency)".to_string(),
+                Some(r) => format!("tutorial: at {r:.0}/s (latency)"),
+            };
+            push(&name, open, &mut report);
             let sample = opts.handsets.min(200);
             let step = (opts.handsets / sample.max(1)).max(1);
             report.tutorial_handsets_checked = sample as u64;

@@ -7,6 +7,12 @@ use std::time::Duration;
 use crate::cli::BenchArgs;
 
 pub fn run(args: &BenchArgs) -> ExitCode {
+    if let Some(r) = args.latency_rate
+        && !(r.is_finite() && r > 0.0)
+    {
+        eprintln!("error: --latency-rate must be a positive number of texts per second");
+        return ExitCode::FAILURE;
+    }
     let server_bin = match std::env::current_exe() {
         Ok(p) => p,
         Err(e) => {
@@ -21,6 +27,7 @@ pub fn run(args: &BenchArgs) -> ExitCode {
         auth_token: args.auth_token.clone(),
         scenarios: args.scenario.clone(),
         handsets: args.handsets,
+        latency_rate: args.latency_rate,
         connections: args.connections,
         duration: Duration::from_secs_f64(args.duration.max(0.1)),
         idle_executions: args.idle_executions,

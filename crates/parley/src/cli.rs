@@ -58,6 +58,10 @@ pub struct BenchArgs {
     /// Virtual handsets in the tutorial scenario.
     #[arg(long, default_value_t = 1000)]
     pub handsets: usize,
+    /// Inbound texts per second in the tutorial's latency phase (default: half the
+    /// closed-loop rate; a fixed rate compares two builds at the same load).
+    #[arg(long)]
+    pub latency_rate: Option<f64>,
     /// Concurrent connections of the load generator.
     #[arg(long, default_value_t = 64)]
     pub connections: usize,
