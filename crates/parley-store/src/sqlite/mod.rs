@@ -7,6 +7,7 @@
 mod batch;
 mod checkpoint;
 mod pipeline;
+mod walbuf;
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -43,14 +44,27 @@ pub struct SqliteBackend {
     _checkpointer_alive: std::sync::Arc<()>,
 }
 
+const OPEN_FLAGS: OpenFlags = OpenFlags::SQLITE_OPEN_READ_WRITE
+    .union(OpenFlags::SQLITE_OPEN_CREATE)
+    .union(OpenFlags::SQLITE_OPEN_NO_MUTEX)
+    .union(OpenFlags::SQLITE_OPEN_URI);
+
 fn open(path: &Path, durability: Durability) -> Result<Connection> {
-    let conn = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_WRITE
-            | OpenFlags::SQLITE_OPEN_CREATE
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX
-            | OpenFlags::SQLITE_OPEN_URI,
-    )?;
+    configure(Connection::open_with_flags(path, OPEN_FLAGS)?, durability)
+}
+
+/// The writer's connection: through the VFS that writes each commit's WAL frames at once
+/// (`walbuf`), or SQLite's default VFS where that cannot be registered.
+fn open_writer(path: &Path, durability: Durability) -> Result<Connection> {
+    let conn = if walbuf::register() {
+        Connection::open_with_flags_and_vfs(path, OPEN_FLAGS, walbuf::NAME)?
+    } else {
+        Connection::open_with_flags(path, OPEN_FLAGS)?
+    };
+    configure(conn, durability)
+}
+
+fn configure(conn: Connection, durability: Durability) -> Result<Connection> {
     conn.busy_timeout(Duration::from_secs(10))?;
     let sync = match durability {
         Durability::Full => "FULL",
@@ -101,7 +115,7 @@ impl SqliteBackend {
         durability: Durability,
         restart_after_frames: i64,
     ) -> Result<SqliteBackend> {
-        let mut conn = open(path, durability)?;
+        let mut conn = open_writer(path, durability)?;
         crate::migrate::run_sqlite(&mut conn)?;
         conn.execute_batch("PRAGMA wal_autocheckpoint=0;")?;
         let alive = std::sync::Arc::new(());
