@@ -3,6 +3,7 @@
 
 use axum::http::StatusCode;
 use parley_server::testkit::TestApp;
+use serde_json::Value;
 
 const SEED: &str = include_str!("../../../examples/flows/seed-flow.json");
 const HANDSET: &str = "+15558675310";
@@ -115,6 +116,13 @@ async fn existing_conversation_with_studio_webhook_then_an_agent_takes_over() {
     );
     // Each flow message was delivered to the handset: its receipt says so.
     assert_eq!(rows[1]["delivery"]["delivered"], "all");
+    // The handset's texts are its participant's (found through the binding), the flow's
+    // nobody's.
+    let authors: Vec<&Value> = rows.iter().map(|m| &m["participant_sid"]).collect();
+    assert_eq!(
+        authors,
+        vec![&p.body["sid"], &Value::Null, &p.body["sid"], &Value::Null]
+    );
 
     // The execution ended; its steps tell the path taken.
     let execs = t.get(&format!("/v2/Flows/{flow}/Executions")).await;

@@ -9,12 +9,22 @@ use crate::domain::Op;
 use crate::domain::events::DomainEvent;
 use crate::error::Result;
 
-pub fn deliver(op: &mut Op<'_, '_>, conv: &ConversationRow, message: &MessageRow) -> Result<()> {
-    // Remembered for the unit: a flow's reply to an inbound text fans out again.
-    let recipients = op.tx.find_all_memo::<ParticipantRow>(
+/// A conversation's messaging participants (an address and a proxy address: SMS,
+/// WhatsApp), in the order they joined. Remembered for the unit on SQLite: an inbound
+/// text's routing finds its sender here, then the text and the flow's reply fan out to
+/// the same set, all from one read.
+pub fn messaging_participants(
+    op: &mut Op<'_, '_>,
+    conversation_sid: &str,
+) -> Result<Vec<ParticipantRow>> {
+    Ok(op.tx.find_all_memo::<ParticipantRow>(
         "conversation_sid = ?1 AND address IS NOT NULL AND proxy_address IS NOT NULL",
-        &conv.sid,
-    )?;
+        conversation_sid,
+    )?)
+}
+
+pub fn deliver(op: &mut Op<'_, '_>, conv: &ConversationRow, message: &MessageRow) -> Result<()> {
+    let recipients = messaging_participants(op, &conv.sid)?;
     for p in recipients {
         if message.participant_sid.as_deref() == Some(p.sid.as_str()) {
             continue;

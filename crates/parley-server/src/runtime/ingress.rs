@@ -141,7 +141,15 @@ pub fn route(op: &mut Op<'_, '_>, inbound: &Inbound) -> Result<Routed> {
         .get_for_update::<ConversationRow>(&binding.conversation_sid)?
         && conv.state != "closed"
     {
-        let participant = op.tx.get::<ParticipantRow>(&binding.participant_sid)?;
+        // A binding's participant is a messaging one: usually found in the set the
+        // message's fan-out reads anyway (one statement for both), by its sid otherwise.
+        let participant = match crate::runtime::fanout::messaging_participants(op, &conv.sid)?
+            .into_iter()
+            .find(|p| p.sid == binding.participant_sid)
+        {
+            Some(p) => Some(p),
+            None => op.tx.get::<ParticipantRow>(&binding.participant_sid)?,
+        };
         let m = messages::create(op, &mut conv, message_input(inbound), participant.as_ref())?;
         return Ok(Routed::Conversation {
             conversation_sid: conv.sid,
