@@ -118,6 +118,11 @@ impl WalFile {
         if self.pending.is_empty() {
             return ffi::SQLITE_OK;
         }
+        #[cfg(test)]
+        if tests::FAILING_FLUSHES.with(|n| n.replace(n.get().saturating_sub(1)) > 0) {
+            self.pending.clear();
+            return ffi::SQLITE_IOERR_WRITE;
+        }
         let write = unsafe { self.inner_methods() }.xWrite.expect("xWrite");
         let mut rc = ffi::SQLITE_OK;
         let mut at = self.pending_at;
@@ -417,6 +422,11 @@ mod tests {
     use rusqlite::{Connection, OpenFlags};
     use std::path::{Path, PathBuf};
 
+    thread_local! {
+        /// Flushes on this thread that fail (as a full disk would) instead of writing.
+        pub(super) static FAILING_FLUSHES: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+    }
+
     fn scratch(name: &str) -> PathBuf {
         let dir = std::env::temp_dir().join(format!("parley-walbuf-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
@@ -530,5 +540,34 @@ mod tests {
             .query_row("SELECT x FROM t WHERE rowid = 1", [], |r| r.get(0))
             .unwrap();
         assert_eq!(first, 7, "the transaction's last write survived");
+    }
+
+    #[test]
+    fn a_commit_whose_frames_cannot_be_written_fails_and_the_next_ones_work() {
+        let dir = scratch("failing");
+        let path = dir.join("w.db");
+        let copy = dir.join("copy.db");
+        let writer = writer(&path);
+        let reader = Connection::open(&path).unwrap();
+        let count = |c: &Connection| -> i64 {
+            c.query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+                .unwrap()
+        };
+        for i in 0..10 {
+            writer.execute("INSERT INTO t VALUES (?1)", [i]).unwrap();
+        }
+        // The commit's frames fail to reach the file: SQLite hears it from the commit
+        // frame's write and rolls the transaction back.
+        FAILING_FLUSHES.with(|n| n.set(1));
+        let failed = writer.execute("INSERT INTO t VALUES (99)", []);
+        assert!(failed.is_err(), "the failed write is reported: {failed:?}");
+        assert_eq!(count(&reader), 10);
+        assert_eq!(count(&writer), 10);
+        // The next commits rewrite the log where the failed one started, and land.
+        for i in 0..10 {
+            writer.execute("INSERT INTO t VALUES (?1)", [i]).unwrap();
+        }
+        assert_eq!(count(&reader), 20);
+        assert_eq!(rows_after_crash(&path, &copy), 20);
     }
 }
