@@ -24,6 +24,13 @@
 //! - **Writes reach the file in the order SQLite made them.** Everything gathered is
 //!   written before any other write, and before the file's own reads (SQLite reads back
 //!   frames of its open transaction), sync, truncate, size and close.
+//! - **A failed write is never forgotten.** What could not be written stays gathered, so
+//!   the commit frame's flush writes it first or fails: SQLite counts spilled frames as
+//!   written, and after a full disk it may roll back only the statement that hit the error
+//!   and commit the rest of the transaction.
+//! - **No gathering where SQLite pads commits.** Without power-safe overwrite (a database
+//!   URI with `psow=0`), SQLite pads each commit to a sector boundary with copies of its
+//!   last frame and splits a frame around an fsync; that WAL is written straight through.
 //! - **Durability is unchanged.** Frames are only acknowledged after the sync thread's
 //!   fsync of the WAL, which runs after the commit has returned, so after the flush.
 //!
@@ -44,10 +51,6 @@ const FLUSH_AT: usize = 1 << 20;
 const MAX_WRITE: usize = 126 * 1024;
 /// A WAL frame's header; bytes 4..8 hold the commit size (WAL file format).
 const FRAME_HEADER: usize = 24;
-
-/// Writes that went straight to the file (tests check that they exercise that path).
-#[cfg(test)]
-static REWRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// What the VFS was layered on: SQLite's default VFS at registration.
 static INNER: OnceLock<usize> = OnceLock::new();
@@ -103,6 +106,10 @@ struct WalFile {
     /// Where the log written through this file ends (None before the first write): only
     /// writes there, new frames, are gathered.
     end: Option<i64>,
+    /// False where SQLite pads a commit to the sector size (no power-safe overwrite, e.g.
+    /// `?psow=0`): it then splits a frame around an fsync, which this layer does not
+    /// follow, so every write goes straight to the file.
+    gather: bool,
 }
 
 impl WalFile {
@@ -111,17 +118,19 @@ impl WalFile {
         unsafe { &*(*self.inner).pMethods }
     }
 
-    /// Writes what was gathered. On an error the bytes are dropped: SQLite has been told the
-    /// write failed and rolls back, and it rewrites whatever it writes next.
+    /// Writes what was gathered. On an error what is not written yet stays gathered: SQLite
+    /// already counts those frames as written (a page spilled before the commit is in the
+    /// wal-index's hash for the open transaction, even if the error reached it from a read),
+    /// so they must not be lost while the transaction can still commit. Every later flush,
+    /// the commit frame's included, writes them first or fails, and a transaction that
+    /// fails to commit is rolled back and never published.
     unsafe fn flush(&mut self) -> c_int {
-        self.commit_page_at = None;
         if self.pending.is_empty() {
             return ffi::SQLITE_OK;
         }
         #[cfg(test)]
         if tests::FAILING_FLUSHES.with(|n| n.replace(n.get().saturating_sub(1)) > 0) {
-            self.pending.clear();
-            return ffi::SQLITE_IOERR_WRITE;
+            return ffi::SQLITE_FULL; // what the unix VFS answers on a full disk
         }
         let write = unsafe { self.inner_methods() }.xWrite.expect("xWrite");
         let mut rc = ffi::SQLITE_OK;
@@ -136,7 +145,10 @@ impl WalFile {
                 )
             };
             if rc != ffi::SQLITE_OK {
-                break;
+                let written = (at - self.pending_at) as usize;
+                self.pending.drain(..written);
+                self.pending_at = at;
+                return rc;
             }
             at += chunk.len() as i64;
         }
@@ -190,8 +202,17 @@ unsafe extern "C" fn x_open(
                 pending_at: 0,
                 commit_page_at: None,
                 end: None,
+                gather: false,
             },
         );
+        // SQLite decides on padding from the database file's characteristics, which
+        // follow the database URI's `psow` parameter; the WAL file's own may differ.
+        let f = wal(file);
+        let psow = name.is_null() || ffi::sqlite3_uri_boolean(name, c"psow".as_ptr(), 1) != 0;
+        f.gather = psow
+            && f.inner_methods()
+                .xDeviceCharacteristics
+                .is_some_and(|chars| chars(inner) & ffi::SQLITE_IOCAP_POWERSAFE_OVERWRITE != 0);
         ffi::SQLITE_OK
     }
 }
@@ -226,6 +247,17 @@ unsafe extern "C" fn x_write(
     unsafe {
         let f = wal(file);
         let bytes = std::slice::from_raw_parts(buf as *const u8, amount.max(0) as usize);
+        let through = |f: &mut WalFile| {
+            let rc = f.flush();
+            if rc != ffi::SQLITE_OK {
+                return rc;
+            }
+            let write = f.inner_methods().xWrite.expect("xWrite");
+            write(f.inner, buf, amount, offset)
+        };
+        if !f.gather {
+            return through(f);
+        }
         // Offset 0 is the WAL header, written when SQLite starts the log over: what
         // follows it is appended again from there.
         if offset == 0 {
@@ -236,32 +268,30 @@ unsafe extern "C" fn x_write(
             f.end = Some(0);
         }
         let appends = f.end.is_none_or(|end| end == offset);
-        f.end = Some(f.end.map_or(offset, |end| end.max(offset)) + bytes.len() as i64);
+        let written_to = offset + bytes.len() as i64;
+        f.end = Some(f.end.map_or(written_to, |end| end.max(written_to)));
         if !appends {
-            #[cfg(test)]
-            REWRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             // A rewrite of what is already there (a page written twice in one
             // transaction, checksums recomputed after it): straight to the file, after
             // what was gathered, so that the file sees the writes in SQLite's order and
             // nothing but new frames ever waits here.
-            let rc = f.flush();
-            if rc != ffi::SQLITE_OK {
-                return rc;
-            }
-            let write = f.inner_methods().xWrite.expect("xWrite");
-            return write(f.inner, buf, amount, offset);
+            #[cfg(test)]
+            tests::REWRITES.with(|n| n.set(n.get() + 1));
+            f.commit_page_at = None;
+            return through(f);
         }
         if f.pending.is_empty() {
             f.pending_at = offset;
         }
         f.pending.extend_from_slice(bytes);
-        if f.commit_page_at == Some(offset) || f.pending.len() >= FLUSH_AT {
+        let completes_commit = f.commit_page_at == Some(offset);
+        f.commit_page_at =
+            (bytes.len() == FRAME_HEADER && bytes[4..8] != [0, 0, 0, 0]).then_some(written_to);
+        if completes_commit || f.pending.len() >= FLUSH_AT {
             // The commit frame is whole: it must be in the file before SQLite publishes
             // it in the wal-index, and a failure must reach SQLite from this call.
             return f.flush();
         }
-        f.commit_page_at = (bytes.len() == FRAME_HEADER && bytes[4..8] != [0, 0, 0, 0])
-            .then_some(offset + FRAME_HEADER as i64);
         ffi::SQLITE_OK
     }
 }
@@ -425,6 +455,12 @@ mod tests {
     thread_local! {
         /// Flushes on this thread that fail (as a full disk would) instead of writing.
         pub(super) static FAILING_FLUSHES: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+        /// Writes on this thread that went straight to the file as rewrites.
+        pub(super) static REWRITES: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    }
+
+    fn rewrites() -> u64 {
+        REWRITES.with(|n| n.get())
     }
 
     fn scratch(name: &str) -> PathBuf {
@@ -519,7 +555,7 @@ mod tests {
         // commit, then writes some of them again, and SQLite rewrites those frames in place
         // and recomputes the checksums of the frames after them (the commit frame's too).
         writer.execute_batch("PRAGMA cache_size=8").unwrap();
-        let rewrites_before = REWRITES.load(std::sync::atomic::Ordering::Relaxed);
+        let rewrites_before = rewrites();
         writer
             .execute_batch(
                 "BEGIN; \
@@ -531,10 +567,17 @@ mod tests {
             )
             .unwrap();
         assert!(
-            REWRITES.load(std::sync::atomic::Ordering::Relaxed) > rewrites_before,
+            rewrites() > rewrites_before,
             "the transaction rewrote frames (the case under test)"
         );
-        assert_eq!(rows_after_crash(&path, &copy), 401);
+        // Later commits extend the log again: gathered, not taken for rewrites.
+        writer.execute_batch("PRAGMA cache_size=2000").unwrap();
+        let rewrites_after = rewrites();
+        for i in 0..5 {
+            writer.execute("INSERT INTO t VALUES (?1)", [i]).unwrap();
+        }
+        assert_eq!(rewrites(), rewrites_after);
+        assert_eq!(rows_after_crash(&path, &copy), 406);
         let copy_conn = Connection::open(&copy).unwrap();
         let first: i64 = copy_conn
             .query_row("SELECT x FROM t WHERE rowid = 1", [], |r| r.get(0))
@@ -569,5 +612,80 @@ mod tests {
         }
         assert_eq!(count(&reader), 20);
         assert_eq!(rows_after_crash(&path, &copy), 20);
+    }
+
+    #[test]
+    fn commits_padded_to_the_sector_size_are_read_back_at_once() {
+        // Without power-safe overwrite and with synchronous=FULL, SQLite pads each commit
+        // with copies of its last frame up to a sector boundary and splits a frame around
+        // an fsync there; the padding frames are the ones the wal-index points readers at.
+        let dir = scratch("padded");
+        let path = dir.join("w.db");
+        let copy = dir.join("copy.db");
+        assert!(register());
+        let uri = format!("file:{}?psow=0", path.display());
+        let writer = Connection::open_with_flags_and_vfs(&uri, OpenFlags::default(), NAME).unwrap();
+        writer
+            .execute_batch(
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA wal_autocheckpoint=0; \
+                 CREATE TABLE t(x)",
+            )
+            .unwrap();
+        let reader = Connection::open(&path).unwrap();
+        for i in 1..=50i64 {
+            writer
+                .execute("INSERT INTO t VALUES (?1)", [i * 1000 + 7])
+                .unwrap();
+            let last: i64 = reader
+                .query_row("SELECT x FROM t ORDER BY rowid DESC LIMIT 1", [], |r| {
+                    r.get(0)
+                })
+                .unwrap();
+            assert_eq!(last, i * 1000 + 7);
+        }
+        assert_eq!(rows_after_crash(&path, &copy), 50);
+    }
+
+    #[test]
+    fn spilled_frames_that_failed_to_write_are_written_before_the_commit() {
+        // A transaction larger than the cache spills pages into the WAL before its commit.
+        // If writing them fails where SQLite only rolls back the statement (a full disk,
+        // with a statement journal), the transaction goes on and commits: the frames it
+        // believes written must reach the file first.
+        let dir = scratch("spill-failure");
+        let path = dir.join("w.db");
+        let copy = dir.join("copy.db");
+        let writer = writer(&path);
+        let reader = Connection::open(&path).unwrap();
+        writer.execute("INSERT INTO t VALUES (0)", []).unwrap();
+        writer.execute_batch("PRAGMA cache_size=8; BEGIN").unwrap();
+        writer
+            .execute(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300) \
+                 INSERT INTO t SELECT randomblob(1000) FROM n",
+                [],
+            )
+            .unwrap();
+        FAILING_FLUSHES.with(|n| n.set(1));
+        let failed = writer.execute("UPDATE t SET x = zeroblob(1000) WHERE rowid <= 200", []);
+        assert!(failed.is_err(), "the failed write is reported: {failed:?}");
+        assert_eq!(
+            FAILING_FLUSHES.with(|n| n.get()),
+            0,
+            "a flush failed (the case under test)"
+        );
+        writer.execute("INSERT INTO t VALUES (7)", []).unwrap();
+        writer.execute_batch("COMMIT").unwrap();
+        let count: i64 = reader
+            .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(count, 302);
+        let blobs: i64 = reader
+            .query_row("SELECT count(*) FROM t WHERE length(x) = 1000", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(blobs, 300, "the failed statement's changes are not there");
+        assert_eq!(rows_after_crash(&path, &copy), 302);
     }
 }
