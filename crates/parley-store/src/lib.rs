@@ -6,6 +6,7 @@
 pub mod error;
 pub mod jobs;
 pub mod listen;
+mod memo;
 mod migrate;
 #[macro_use]
 pub mod record;

@@ -119,15 +119,33 @@ pub trait Record: Sized + Send + Clone + 'static {
     /// The fields (bit `i` for `FIELDS[i]`) whose value differs from `before`.
     fn changed_fields(&self, before: &Self) -> u64;
     fn statements() -> &'static Statements;
+    /// Whether a record operation on one row forgets only the memos keyed by that row's key
+    /// or group (`memo_group`), instead of every memo of the table (see `crate::memo`).
+    /// Declared with `memo by row` in `record!`.
+    const MEMO_BY_ROW: bool = false;
+    /// The value of the column that groups this table's rows for the memo (a participant's
+    /// conversation): memos of a table remembered by row are keyed by a row's key or by
+    /// this. It never changes in an update (`Tx::update_changed` forgets the table if it
+    /// does). Declared with `memo by row and COLUMN` in `record!`.
+    fn memo_group(&self) -> Option<&str> {
+        None
+    }
 }
 
 /// Declares a record. The first column of every table is `seq`, an increasing integer used
 /// for stable paging; it is assigned by the database and skipped on insert.
+///
+/// `key COLUMN, memo by row [and GROUP]` declares a table remembered by row (see
+/// `Record::MEMO_BY_ROW` and `crate::memo`).
 #[macro_export]
 macro_rules! record {
+    (@by row) => {
+        true
+    };
     (
         $(#[$m:meta])*
-        pub struct $name:ident in $table:literal key $key:ident {
+        pub struct $name:ident in $table:literal key $key:ident
+            $(, memo by $row:ident $(and $group:ident)?)? {
             $( $(#[$fm:meta])* pub $field:ident : $ty:ty ),* $(,)?
         }
     ) => {
@@ -182,6 +200,14 @@ macro_rules! record {
                     bit <<= 1;
                 )*
                 changed
+            }
+
+            const MEMO_BY_ROW: bool = false $( || $crate::record!(@by $row) )?;
+
+            #[allow(unreachable_code)]
+            fn memo_group(&self) -> Option<&str> {
+                $( let _ = stringify!($row); $( return Some(self.$group.as_str()); )? )?
+                None
             }
 
             fn statements() -> &'static $crate::record::Statements {

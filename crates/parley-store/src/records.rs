@@ -1,5 +1,7 @@
 //! The row types, one per table. Field names are column names. See
-//! `migrations/sqlite/0001_init.sql` for what each table is for.
+//! `migrations/sqlite/0001_init.sql` for what each table is for. `memo by row` marks the
+//! tables whose memos a write to one row forgets by that row (`crate::memo`): the ones the
+//! hot path reads again and again while other rows of them are written.
 
 record! {
     pub struct AccountRow in "accounts" key sid {
@@ -67,7 +69,7 @@ record! {
 }
 
 record! {
-    pub struct ConversationRow in "conversations" key sid {
+    pub struct ConversationRow in "conversations" key sid, memo by row {
         pub sid: String,
         pub account_sid: String,
         pub service_sid: String,
@@ -92,7 +94,7 @@ record! {
 }
 
 record! {
-    pub struct ParticipantRow in "participants" key sid {
+    pub struct ParticipantRow in "participants" key sid, memo by row and conversation_sid {
         pub sid: String,
         pub account_sid: String,
         pub service_sid: String,
@@ -125,7 +127,7 @@ record! {
 }
 
 record! {
-    pub struct MessageRow in "messages" key sid {
+    pub struct MessageRow in "messages" key sid, memo by row and conversation_sid {
         pub sid: String,
         pub account_sid: String,
         pub service_sid: String,
@@ -163,7 +165,7 @@ record! {
 }
 
 record! {
-    pub struct ConversationWebhookRow in "conversation_webhooks" key sid {
+    pub struct ConversationWebhookRow in "conversation_webhooks" key sid, memo by row and conversation_sid {
         pub sid: String,
         pub account_sid: String,
         pub service_sid: String,
@@ -243,7 +245,7 @@ record! {
 }
 
 record! {
-    pub struct FlowRow in "flows" key sid {
+    pub struct FlowRow in "flows" key sid, memo by row {
         pub sid: String,
         pub account_sid: String,
         pub friendly_name: String,
@@ -282,7 +284,7 @@ record! {
 }
 
 record! {
-    pub struct ExecutionRow in "executions" key sid {
+    pub struct ExecutionRow in "executions" key sid, memo by row and contact_key {
         pub sid: String,
         pub account_sid: String,
         pub flow_sid: String,

@@ -3,6 +3,7 @@
 //! atomically, with its outbox rows, or not at all.
 
 use crate::error::{Result, StoreError};
+use crate::memo::{Memo, Question};
 use crate::record::Record;
 use crate::sql::{Param, Row};
 
@@ -24,20 +25,25 @@ pub struct Tx<'c> {
     /// (channel, payload) to announce to the other nodes when this unit commits.
     notifications: Vec<(String, String)>,
     read_only: bool,
-    /// Rows read with `find_all_memo` and `get_memo` in this unit, until a statement writes
-    /// to their table.
-    memo: Vec<Memo>,
+    /// Rows read with `find_all_memo`, `get_memo` and their siblings, until a statement
+    /// writes what they read (`crate::memo`): this unit's own, or the SQLite writer's.
+    memo: MemoSlot<'c>,
     /// Statements this unit has run (what `statements_run` reports).
     statements: u64,
 }
 
-/// One remembered read, of `find_all_memo` or `get_memo` (SQLite only; see there).
-struct Memo {
-    table: &'static str,
-    record: std::any::TypeId,
-    filter: &'static str,
-    key: String,
-    rows: Box<dyn std::any::Any>,
+enum MemoSlot<'c> {
+    Own(Memo),
+    Writer(&'c mut Memo),
+}
+
+impl MemoSlot<'_> {
+    fn get(&mut self) -> &mut Memo {
+        match self {
+            MemoSlot::Own(m) => m,
+            MemoSlot::Writer(m) => m,
+        }
+    }
 }
 
 /// Which way a page is read, and from where.
@@ -81,8 +87,16 @@ impl<'c> Tx<'c> {
             hooks: Vec::new(),
             notifications: Vec::new(),
             read_only,
-            memo: Vec::new(),
+            memo: MemoSlot::Own(Memo::default()),
             statements: 0,
+        }
+    }
+
+    /// A unit of the SQLite writer, reading and keeping the writer's memo (`crate::memo`).
+    pub(crate) fn with_writer_memo(db: Db<'c>, memo: &'c mut Memo) -> Self {
+        Tx {
+            memo: MemoSlot::Writer(memo),
+            ..Tx::new(db, false)
         }
     }
 
@@ -285,7 +299,7 @@ impl<'c> Tx<'c> {
         if let Db::Pg(c) = &mut self.db {
             return c.insert(T::statements(), &params);
         }
-        self.forget_table(T::TABLE);
+        self.forget_row(rec, None);
         self.execute_known(&T::statements().insert_plain, &params)?;
         match &self.db {
             Db::Sqlite(c) => Ok(c.last_insert_rowid()),
@@ -298,6 +312,7 @@ impl<'c> Tx<'c> {
     /// Rewrites every column of the row with the record's key. Returns false if it is gone.
     pub fn update<T: Record>(&mut self, rec: &T) -> Result<bool> {
         let params = rec.params();
+        // The row as it was is not known here (its group may have been another).
         self.forget_table(T::TABLE);
         Ok(self.execute_known(&T::statements().update, &params)? > 0)
     }
@@ -328,7 +343,7 @@ impl<'c> Tx<'c> {
                 .map(|(_, p)| p),
         );
         params.push(Param::Text(after.key()));
-        self.forget_table(T::TABLE);
+        self.forget_row(after, Some(before));
         Ok(self.execute_known(&sql, &params)? > 0)
     }
 
@@ -337,6 +352,7 @@ impl<'c> Tx<'c> {
     }
 
     pub fn delete<T: Record>(&mut self, key: &str) -> Result<bool> {
+        // Only the key is known here, not the row's group.
         self.forget_table(T::TABLE);
         Ok(self.execute_known(&T::statements().delete, &[Param::Text(key)])? > 0)
     }
@@ -353,30 +369,60 @@ impl<'c> Tx<'c> {
         self.query(&sql, params, T::from_row)
     }
 
-    /// `find_all` with one text parameter (`?1` = `key`), remembered for the rest of this
-    /// unit of work: asked again with the same filter and key, it answers from memory
-    /// unless a statement has written to `T`'s table since. For sets one unit reads several
-    /// times (an inbound text reads its conversation's participants and webhooks once for
-    /// itself and again for the flow's reply).
+    /// `find_all` with one text parameter (`?1` = `key`), remembered: asked again with the
+    /// same filter and key, it answers from memory unless a statement has written what it
+    /// read since. For sets read again and again (an inbound text reads its conversation's
+    /// participants and webhooks for itself, again for the flow's reply, and the next text
+    /// of the conversation does the same).
     ///
-    /// SQLite only, where the unit has the one writer to itself, so nothing but its own
-    /// statements can change the rows: a statement that writes to the table forgets what
-    /// was read from it (see `forget_memo_on_write`). On PostgreSQL another node may commit between
-    /// two reads of a READ COMMITTED transaction; it reads again, as `find_all` does.
+    /// SQLite only, where the one writer runs units one at a time, so nothing but Parley's
+    /// own statements can change the rows; what a write forgets, and how long a memo lives
+    /// (the unit, or the writer's memo across units), is in `crate::memo`. On a table
+    /// remembered by row, `key` must be the key or group value `filter` selects by. On
+    /// PostgreSQL another node may commit between two reads; it reads again, as `find_all`
+    /// does.
     pub fn find_all_memo<T: Record>(&mut self, filter: &'static str, key: &str) -> Result<Vec<T>> {
         self.memo_or::<T, _>(filter, key, |tx| tx.find_all(filter, &[Param::Text(key)]))
     }
 
-    /// `get`, remembered for the rest of this unit like `find_all_memo` (SQLite only).
+    /// `find`, remembered like `find_all_memo`. `key` and `detail` name the answer: the
+    /// caller's `params` must follow from them alone. On a table remembered by row, `key`
+    /// is the key or group value `filter` selects by and `detail` the other parameters
+    /// (an execution by contact, `key`, and flow, `detail`); on other tables `key` may
+    /// stand for all of them and `detail` be empty.
+    pub fn find_memo<T: Record>(
+        &mut self,
+        filter: &'static str,
+        key: &str,
+        detail: &str,
+        params: &[Param<'_>],
+    ) -> Result<Option<T>> {
+        self.memo_or_with::<T, _>(filter, key, detail, |tx| tx.find(filter, params))
+    }
+
+    /// Sets what `find_memo::<T>(filter, key, detail, …)` answers next, for a unit that has
+    /// just written the row it would find (or taken it out of what the filter selects).
+    /// Nothing on PostgreSQL.
+    pub fn remember_found<T: Record>(
+        &mut self,
+        filter: &'static str,
+        key: &str,
+        detail: &str,
+        row: Option<T>,
+    ) {
+        self.remember_with::<T, Option<T>>(filter, key, detail, row);
+    }
+
+    /// `get`, remembered like `find_all_memo` (SQLite only).
     pub fn get_memo<T: Record>(&mut self, key: &str) -> Result<Option<T>> {
         self.memo_or::<T, _>("", key, |tx| tx.get::<T>(key))
     }
 
-    /// A value a query computes from `T`'s table (`load`, run with `key`), remembered for
-    /// the rest of this unit like `find_all_memo`: forgotten when a statement writes to the
-    /// table, unless the unit, having written it, tells what the value now is
-    /// (`remember`). SQLite only; `load` runs every time on PostgreSQL.
-    pub fn derived_memo<T: Record, V: Clone + 'static>(
+    /// A value a query computes from `T`'s table (`load`, run with `key`), remembered like
+    /// `find_all_memo`: forgotten when a statement writes what it read, unless the unit,
+    /// having written it, tells what the value now is (`remember`). SQLite only; `load`
+    /// runs every time on PostgreSQL.
+    pub fn derived_memo<T: Record, V: Clone + Send + 'static>(
         &mut self,
         name: &'static str,
         key: &str,
@@ -385,72 +431,116 @@ impl<'c> Tx<'c> {
         self.memo_or::<T, V>(name, key, load)
     }
 
-    /// Sets what `derived_memo::<T, V>(name, key, …)` answers next in this unit, for a
-    /// unit that has just written `T`'s table and knows the value it changed (a message's
-    /// insert and its conversation's next index). Nothing on PostgreSQL.
-    pub fn remember<T: Record, V: Clone + 'static>(
+    /// Sets what `derived_memo::<T, V>(name, key, …)` answers next (and, with `V` =
+    /// `Option<T>`, what `find_memo::<T>(name, key, …)` does), for a unit that has just
+    /// written `T`'s table and knows the value it changed (a message's insert and its
+    /// conversation's next index; an execution's step and the execution as it now is).
+    /// Nothing on PostgreSQL.
+    pub fn remember<T: Record, V: Clone + Send + 'static>(
         &mut self,
         name: &'static str,
         key: &str,
         value: V,
     ) {
+        self.remember_with::<T, V>(name, key, "", value);
+    }
+
+    fn remember_with<T: Record, V: Clone + Send + 'static>(
+        &mut self,
+        filter: &'static str,
+        key: &str,
+        detail: &str,
+        value: V,
+    ) {
         if !matches!(self.db, Db::Sqlite(_)) {
             return;
         }
-        let record = std::any::TypeId::of::<(T, V)>();
-        self.memo
-            .retain(|m| !(m.record == record && m.filter == name && m.key == key));
-        self.memo.push(Memo {
-            table: T::TABLE,
-            record,
-            filter: name,
-            key: key.to_string(),
-            rows: Box::new(value),
-        });
+        let q = question::<T, V>(filter, detail);
+        self.memo.get().put(T::TABLE, key, q, value);
     }
 
-    /// What `load` read from `T`'s table for (`filter`, `key`) earlier in this unit, or
-    /// `load`'s answer, remembered. `load` runs every time on PostgreSQL.
-    fn memo_or<T: Record, V: Clone + 'static>(
+    fn memo_or<T: Record, V: Clone + Send + 'static>(
         &mut self,
         filter: &'static str,
         key: &str,
         load: impl FnOnce(&mut Self) -> Result<V>,
     ) -> Result<V> {
+        self.memo_or_with::<T, V>(filter, key, "", load)
+    }
+
+    /// What `load` read from `T`'s table for (`filter`, `key`, `detail`) earlier, or
+    /// `load`'s answer, remembered. `load` runs every time on PostgreSQL.
+    fn memo_or_with<T: Record, V: Clone + Send + 'static>(
+        &mut self,
+        filter: &'static str,
+        key: &str,
+        detail: &str,
+        load: impl FnOnce(&mut Self) -> Result<V>,
+    ) -> Result<V> {
         if !matches!(self.db, Db::Sqlite(_)) {
             return load(self);
         }
-        let record = std::any::TypeId::of::<(T, V)>();
-        let known = self
-            .memo
-            .iter()
-            .find(|m| m.record == record && m.filter == filter && m.key == key)
-            .and_then(|m| m.rows.downcast_ref::<V>());
-        if let Some(rows) = known {
-            return Ok(rows.clone());
+        let q = question::<T, V>(filter, detail);
+        if let Some(known) = self.memo.get().get::<V>(T::TABLE, key, q) {
+            return Ok(known);
         }
-        let rows = load(self)?;
-        self.remember::<T, V>(filter, key, rows.clone());
-        Ok(rows)
+        let value = load(self)?;
+        self.memo.get().put(T::TABLE, key, q, value.clone());
+        Ok(value)
     }
 
     /// Forgets the memos a statement may change: those of the table an INSERT, UPDATE or
     /// DELETE writes to (nothing in the schema writes through triggers or cascades), and
     /// all of them for any other statement but a `SELECT`.
     fn forget_table(&mut self, table: &str) {
-        if !self.memo.is_empty() {
-            self.memo.retain(|m| m.table != table);
+        let memo = self.memo.get();
+        if !memo.is_empty() {
+            memo.forget_table(table);
+        }
+    }
+
+    /// Forgets what a record operation on `row` may change: on a table remembered by row,
+    /// the memos keyed by its key or group (and by the group it had, `before`); on any
+    /// other, the table's.
+    fn forget_row<T: Record>(&mut self, row: &T, before: Option<&T>) {
+        let memo = self.memo.get();
+        if memo.is_empty() {
+            return;
+        }
+        if !T::MEMO_BY_ROW {
+            memo.forget_table(T::TABLE);
+            return;
+        }
+        memo.forget_key(T::TABLE, row.key());
+        if let Some(group) = row.memo_group() {
+            memo.forget_key(T::TABLE, group);
+        }
+        if let Some(group) = before.and_then(|b| b.memo_group())
+            && Some(group) != row.memo_group()
+        {
+            // A row does not change group (`Record::memo_group`); if one did, say so loudly
+            // in tests and stay correct here.
+            debug_assert!(false, "{} {} changed its memo group", T::TABLE, row.key());
+            memo.forget_key(T::TABLE, group);
         }
     }
 
     fn forget_memo_on_write(&mut self, sql: &str) {
-        if self.memo.is_empty() {
+        let memo = self.memo.get();
+        if memo.is_empty() {
             return;
         }
         match written_table(sql) {
             Written::Nothing => {}
-            Written::Table(t) => self.memo.retain(|m| !m.table.eq_ignore_ascii_case(t)),
-            Written::Unknown => self.memo.clear(),
+            Written::Table(t) => {
+                // Table names are ASCII; the memo's are lower case, as the schema's.
+                if t.bytes().any(|b| b.is_ascii_uppercase()) {
+                    memo.forget_table(&t.to_ascii_lowercase());
+                } else {
+                    memo.forget_table(t);
+                }
+            }
+            Written::Unknown => memo.clear(),
         }
     }
 
@@ -507,6 +597,15 @@ impl<'c> Tx<'c> {
             items,
             has_next: more,
         })
+    }
+}
+
+/// What a memo of `T`'s table answering with a `V` is an answer to.
+fn question<'a, T: Record, V: 'static>(filter: &'static str, detail: &'a str) -> Question<'a> {
+    Question {
+        record: std::any::TypeId::of::<(T, V)>(),
+        filter,
+        detail,
     }
 }
 

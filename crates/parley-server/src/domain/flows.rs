@@ -84,8 +84,11 @@ impl FlowInput {
 }
 
 pub fn get(tx: &mut Tx<'_>, account_sid: &str, sid: &str) -> Result<FlowRow> {
-    tx.find::<FlowRow>(
+    // Remembered on SQLite until the flow is written (every new execution reads it).
+    tx.find_memo::<FlowRow>(
         "sid = ?1 AND account_sid = ?2",
+        sid,
+        account_sid,
         &[Param::Text(sid), Param::Text(account_sid)],
     )?
     .ok_or_else(|| Error::not_found(&format!("/Flows/{sid}")))

@@ -204,9 +204,10 @@ pub fn create_with_sid(
 ///
 /// SQLite has a single writer, so nothing can come between reading the last index and
 /// inserting the next one, and it reads the last index from `messages(conversation_sid,
-/// idx)` (one seek) instead of updating the conversation; once per unit of work, since
-/// `create_with_sid` remembers the next index after its insert (a flow's reply to an
-/// inbound text is the second message of the same unit). Rewriting the conversation's row
+/// idx)` (one seek) instead of updating the conversation; and rarely even that, since
+/// `create_with_sid` remembers the next index after its insert and the writer keeps what
+/// it remembers across units (a flow's reply to an inbound text, and the next text of the
+/// conversation, take it from memory; `parley_store` `memo`). Rewriting the conversation's row
 /// made each message dirty one more page (a page holds about twenty conversations), so a
 /// message create wrote 2.0 WAL frames instead of 1.8, and the WAL fsync that every
 /// acknowledgement waits on grew with it (BENCHMARKS.md, change 12).

@@ -128,9 +128,12 @@ pub fn route(op: &mut Op<'_, '_>, inbound: &Inbound) -> Result<Routed> {
         "pair:{}:{}:{}",
         op.account_sid, inbound.from, inbound.to
     ))?;
-    // 1. A conversation binds the pair.
-    if let Some(binding) = op.tx.find::<BindingRow>(
+    // 1. A conversation binds the pair. (Remembered: the next text of the pair finds it
+    // without a statement until a binding is written.)
+    if let Some(binding) = op.tx.find_memo::<BindingRow>(
         "account_sid = ?1 AND address = ?2 AND proxy_address = ?3",
+        &format!("{}|{}|{}", op.account_sid, inbound.from, inbound.to),
+        "",
         &[
             Param::Text(op.account_sid),
             Param::Text(&inbound.from),

@@ -80,6 +80,24 @@ pub struct NewExecution {
     pub initiated_by: String,
 }
 
+/// The filter of a contact's active execution of a flow (at most one: a unique index).
+const ACTIVE_FOR_CONTACT: &str = "flow_sid = ?1 AND contact_key = ?2 AND status = 'active'";
+
+/// The contact's active execution of the flow, if any. Remembered on SQLite (`find_memo`):
+/// the next message of the contact finds it without a statement, as `apply` left it.
+pub fn active_execution(
+    op: &mut Op<'_, '_>,
+    flow_sid: &str,
+    contact_key: &str,
+) -> Result<Option<ExecutionRow>> {
+    Ok(op.tx.find_memo::<ExecutionRow>(
+        ACTIVE_FOR_CONTACT,
+        contact_key,
+        flow_sid,
+        &[Param::Text(flow_sid), Param::Text(contact_key)],
+    )?)
+}
+
 pub fn contact_key_for_conversation(conversation_sid: &str) -> String {
     format!("conversation:{conversation_sid}")
 }
@@ -216,6 +234,13 @@ fn apply(
             op.tx.update_changed(&*before, &exec)?;
         }
     }
+    // What `active_execution` finds for this contact now: the row as written, or none.
+    op.tx.remember_found(
+        ACTIVE_FOR_CONTACT,
+        &exec.contact_key,
+        &exec.flow_sid,
+        (exec.status == "active").then(|| exec.clone()),
+    );
     for s in &outcome.steps {
         let row = StepRow {
             seq: 0,

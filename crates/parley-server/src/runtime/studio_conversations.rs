@@ -4,8 +4,7 @@
 
 use parley_flow::{Event, StartParams, Trigger};
 use parley_store::{
-    ConversationRow, ConversationWebhookRow, ExecutionRow, MessageRow, Param, ParticipantRow,
-    WebhookDeliveryRow,
+    ConversationRow, ConversationWebhookRow, MessageRow, ParticipantRow, WebhookDeliveryRow,
 };
 use serde_json::{Map, Value};
 
@@ -112,11 +111,7 @@ fn drive(
     let source = m.source.clone();
     let message = payload(op, conv, hook, m, &source);
     let key = studio::contact_key_for_conversation(&conv.sid);
-    let active = op.tx.find::<ExecutionRow>(
-        "flow_sid = ?1 AND contact_key = ?2 AND status = 'active'",
-        &[Param::Text(flow_sid), Param::Text(&key)],
-    )?;
-    if let Some(exec) = active {
+    if let Some(exec) = studio::active_execution(op, flow_sid, &key)? {
         studio::resume(op, exec, Event::InboundMessage { message })?;
         return Ok(());
     }
@@ -125,7 +120,7 @@ fn drive(
     // The contact is the author's address (or identity); the flow's address is the
     // number the author writes to, when there is one.
     let author_participant = match &m.participant_sid {
-        Some(ps) => op.tx.get::<ParticipantRow>(ps)?,
+        Some(ps) => op.tx.get_memo::<ParticipantRow>(ps)?,
         None => None,
     };
     let flow_address = author_participant

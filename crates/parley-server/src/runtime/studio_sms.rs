@@ -3,7 +3,7 @@
 //! (`From`), the flow's address is the number (`To`); one active execution per pair.
 
 use parley_flow::{Event, StartParams, Trigger};
-use parley_store::{ExecutionRow, FlowRow, Param};
+use parley_store::{ExecutionRow, FlowRow};
 use serde_json::{Map, Value};
 
 use crate::domain::Op;
@@ -28,11 +28,7 @@ pub fn inbound_to_flow(
         .unwrap_or_default()
         .to_string();
     let key = studio::contact_key_for_pair(&from, &to);
-    let active = op.tx.find::<ExecutionRow>(
-        "flow_sid = ?1 AND contact_key = ?2 AND status = 'active'",
-        &[Param::Text(&flow.sid), Param::Text(&key)],
-    )?;
-    if let Some(exec) = active {
+    if let Some(exec) = studio::active_execution(op, &flow.sid, &key)? {
         return studio::resume(op, exec, Event::InboundMessage { message });
     }
     let revision = studio::revision_for(&flow, &from)?;

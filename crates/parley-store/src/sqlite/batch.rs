@@ -8,6 +8,7 @@ use rusqlite::Connection;
 
 use super::{note_if_slow, panic_message, run};
 use crate::error::{Result, StoreError};
+use crate::memo::Memo;
 use crate::tx::{Db, Tx};
 
 /// A unit of work as the writer thread sees it. `work` runs inside the batch transaction
@@ -98,9 +99,14 @@ enum Ran {
     Panicked(String),
 }
 
-fn run_unit(conn: &Connection, unit: &mut Unit, hooks: &mut Vec<crate::tx::CommitHook>) -> Ran {
+fn run_unit(
+    conn: &Connection,
+    memo: &mut Memo,
+    unit: &mut Unit,
+    hooks: &mut Vec<crate::tx::CommitHook>,
+) -> Ran {
     let changes_before = conn.total_changes();
-    let mut tx = Tx::new(Db::Sqlite(conn), false);
+    let mut tx = Tx::with_writer_memo(Db::Sqlite(conn), memo);
     let work = &mut unit.work;
     match catch_unwind(AssertUnwindSafe(|| work(&mut tx))) {
         Ok(true) => {
@@ -119,6 +125,7 @@ fn run_unit(conn: &Connection, unit: &mut Unit, hooks: &mut Vec<crate::tx::Commi
 /// or a savepoint that could not be opened).
 fn run_unit_in_savepoint(
     conn: &Connection,
+    memo: &mut Memo,
     mut unit: Unit,
     kept: &mut Vec<Unit>,
     failed: &mut Vec<Finish>,
@@ -128,17 +135,19 @@ fn run_unit_in_savepoint(
         (unit.finish)(Err(StoreError::from(e)));
         return;
     }
-    match run_unit(conn, &mut unit, hooks) {
+    match run_unit(conn, memo, &mut unit, hooks) {
         Ran::Kept => {
             let _ = run(conn, "RELEASE unit");
             kept.push(unit);
         }
         Ran::Failed { .. } => {
+            memo.clear();
             let _ = run(conn, "ROLLBACK TO unit").and_then(|()| run(conn, "RELEASE unit"));
             failed.push(unit.finish);
         }
         Ran::Panicked(msg) => {
             tracing::error!(panic = %msg, "a store transaction panicked; rolled back");
+            memo.clear();
             let _ = run(conn, "ROLLBACK TO unit").and_then(|()| run(conn, "RELEASE unit"));
             (unit.finish)(Err(StoreError::Panicked(msg)));
         }
@@ -155,7 +164,14 @@ fn run_unit_in_savepoint(
 /// is rolled back and the units kept so far run again, each in a savepoint, as does the
 /// rest of the batch: units are `Fn` closures, so running one twice does the same work,
 /// and nothing of the first run was visible outside the transaction or acknowledged.
-pub(super) fn apply_batch(conn: &Connection, batch: &mut Vec<Unit>) -> Option<Committed> {
+///
+/// `memo` is the writer's memo (`crate::memo`), lent to every unit; whatever rolls back
+/// (the transaction, a unit's savepoint) clears it, since it may hold what was undone.
+pub(super) fn apply_batch(
+    conn: &Connection,
+    memo: &mut Memo,
+    batch: &mut Vec<Unit>,
+) -> Option<Committed> {
     if let Err(e) = run(conn, "BEGIN IMMEDIATE") {
         tracing::error!(error = %e, "sqlite: cannot begin a transaction");
         for unit in batch.drain(..) {
@@ -178,9 +194,9 @@ pub(super) fn apply_batch(conn: &Connection, batch: &mut Vec<Unit>) -> Option<Co
             continue;
         }
         if careful {
-            run_unit_in_savepoint(conn, unit, &mut kept, &mut failed_units, &mut hooks);
+            run_unit_in_savepoint(conn, memo, unit, &mut kept, &mut failed_units, &mut hooks);
         } else {
-            match run_unit(conn, &mut unit, &mut hooks) {
+            match run_unit(conn, memo, &mut unit, &mut hooks) {
                 Ran::Kept => kept.push(unit),
                 // Nothing to undo (or SQLite already undid everything: checked below).
                 Ran::Failed { wrote } if !wrote || conn.is_autocommit() => {
@@ -195,6 +211,7 @@ pub(super) fn apply_batch(conn: &Connection, batch: &mut Vec<Unit>) -> Option<Co
                     }
                     careful = true;
                     hooks.clear();
+                    memo.clear();
                     // (If SQLite already rolled the transaction back, there is none to end.)
                     let again = if conn.is_autocommit() {
                         run(conn, "BEGIN IMMEDIATE")
@@ -211,7 +228,14 @@ pub(super) fn apply_batch(conn: &Connection, batch: &mut Vec<Unit>) -> Option<Co
                         continue;
                     }
                     for u in std::mem::take(&mut kept) {
-                        run_unit_in_savepoint(conn, u, &mut kept, &mut failed_units, &mut hooks);
+                        run_unit_in_savepoint(
+                            conn,
+                            memo,
+                            u,
+                            &mut kept,
+                            &mut failed_units,
+                            &mut hooks,
+                        );
                     }
                 }
             }
@@ -224,6 +248,7 @@ pub(super) fn apply_batch(conn: &Connection, batch: &mut Vec<Unit>) -> Option<Co
         // "commit failed", and the units after the failing one had each been committed on
         // its own by `RELEASE unit` although they too were answered 500.)
         if conn.is_autocommit() {
+            memo.clear();
             if !kept.is_empty() {
                 tracing::warn!(
                     units = kept.len(),
@@ -250,6 +275,7 @@ pub(super) fn apply_batch(conn: &Connection, batch: &mut Vec<Unit>) -> Option<Co
         Ok(()) => Some(Committed { finishes, hooks }),
         Err(e) => {
             tracing::error!(error = %e, "sqlite: commit failed; the batch was rolled back");
+            memo.clear();
             let _ = run(conn, "ROLLBACK");
             // A disk that fills up while the WAL is written is "unavailable" (503), as a
             // statement that hits the quota is, not an internal error.
@@ -334,7 +360,7 @@ mod tests {
         let run_batch = |plan: &[(Option<&'static str>, Then)]| -> Vec<String> {
             let (mut batch, answers): (Vec<Unit>, Vec<Receiver<String>>) =
                 plan.iter().map(|&(n, t)| unit(n, t)).unzip();
-            apply_batch(&conn, &mut batch)
+            apply_batch(&conn, &mut Memo::for_writer(), &mut batch)
                 .expect("the batch commits")
                 .deliver();
             answers.iter().map(|a| a.recv().unwrap()).collect()

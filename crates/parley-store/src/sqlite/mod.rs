@@ -249,6 +249,8 @@ fn writer_loop(
     stats: std::sync::Arc<PipelineStats>,
 ) {
     let mut batch: Vec<Unit> = Vec::with_capacity(MAX_BATCH);
+    let mut memo = crate::memo::Memo::for_writer();
+    let mut data_version = None;
     while let Some(first) = rx.blocking_recv() {
         batch.push(first);
         while batch.len() < MAX_BATCH {
@@ -258,9 +260,12 @@ fn writer_loop(
             }
         }
         let (started, units) = (std::time::Instant::now(), batch.len());
-        let committed = apply_batch(&conn, &mut batch);
+        forget_if_written_elsewhere(&conn, &mut memo, &mut data_version);
+        let (hits, misses) = (memo.hits, memo.misses);
+        let committed = apply_batch(&conn, &mut memo, &mut batch);
         note_if_slow("batch", started, units);
         stats.batch(units, started.elapsed());
+        stats.memo(memo.hits - hits, memo.misses - misses);
         stats.report_if_due();
         if let Some(committed) = committed {
             match &syncer {
@@ -280,6 +285,25 @@ fn writer_loop(
         }
     }
     tracing::debug!("sqlite writer stopped");
+}
+
+/// Clears the writer's memo when another connection has committed since the last batch
+/// (`PRAGMA data_version` changes only then): Parley writes through this connection only,
+/// but an operator's `sqlite3` shell on the same file could change what the memo remembers.
+/// If the version cannot be read, the memo is cleared every batch.
+fn forget_if_written_elsewhere(
+    conn: &Connection,
+    memo: &mut crate::memo::Memo,
+    last: &mut Option<i64>,
+) {
+    let now = conn
+        .prepare_cached("PRAGMA data_version")
+        .and_then(|mut s| s.query_row([], |r| r.get::<_, i64>(0)))
+        .ok();
+    if now.is_none() || now != *last {
+        memo.clear();
+    }
+    *last = now;
 }
 
 pub(crate) fn panic_message(p: &Box<dyn std::any::Any + Send>) -> String {

@@ -17,6 +17,8 @@ pub(super) struct PipelineStats {
     fsyncs: AtomicU64,
     fsynced_batches: AtomicU64,
     fsync_ns: AtomicU64,
+    memo_hits: AtomicU64,
+    memo_misses: AtomicU64,
     /// When the current report period began (None before the first batch).
     since: Mutex<Option<Instant>>,
 }
@@ -29,6 +31,12 @@ impl PipelineStats {
         self.batches.fetch_add(1, Ordering::Relaxed);
         self.units.fetch_add(units as u64, Ordering::Relaxed);
         self.apply_ns.fetch_add(nanos(took), Ordering::Relaxed);
+    }
+
+    /// Reads a batch's units answered from the writer's memo, and reads that ran a query.
+    pub(super) fn memo(&self, hits: u64, misses: u64) {
+        self.memo_hits.fetch_add(hits, Ordering::Relaxed);
+        self.memo_misses.fetch_add(misses, Ordering::Relaxed);
     }
 
     /// An fsync of the WAL that made `batches` committed batches durable in `took`.
@@ -67,6 +75,7 @@ impl PipelineStats {
             batches_per_fsync = r.batches_per_fsync,
             fsync_us = r.fsync_us,
             fsync_busy_pct = r.fsync_busy_pct,
+            memo_hit_pct = r.memo_hit_pct,
             "sqlite: write path"
         );
     }
@@ -81,6 +90,8 @@ impl PipelineStats {
             fsyncs: take(&self.fsyncs),
             fsynced_batches: take(&self.fsynced_batches),
             fsync_ns: take(&self.fsync_ns),
+            memo_hits: take(&self.memo_hits),
+            memo_misses: take(&self.memo_misses),
         }
     }
 }
@@ -96,6 +107,8 @@ struct Counts {
     fsyncs: u64,
     fsynced_batches: u64,
     fsync_ns: u64,
+    memo_hits: u64,
+    memo_misses: u64,
 }
 
 /// One period's figures, rounded for the log.
@@ -109,6 +122,7 @@ struct Report {
     batches_per_fsync: f64,
     fsync_us: u64,
     fsync_busy_pct: u64,
+    memo_hit_pct: u64,
 }
 
 impl Counts {
@@ -126,6 +140,8 @@ impl Counts {
             batches_per_fsync: round1(ratio(self.fsynced_batches, self.fsyncs)),
             fsync_us: (ratio(self.fsync_ns, self.fsyncs) / 1e3).round() as u64,
             fsync_busy_pct: pct(self.fsync_ns),
+            memo_hit_pct: (ratio(self.memo_hits, self.memo_hits + self.memo_misses) * 100.0).round()
+                as u64,
         }
     }
 }
@@ -142,6 +158,7 @@ mod tests {
         }
         stats.fsync(3, Duration::from_micros(900));
         stats.fsync(1, Duration::from_micros(500));
+        stats.memo(30, 10);
         let report = stats.take().over(Duration::from_millis(10));
         assert_eq!(
             report,
@@ -154,6 +171,7 @@ mod tests {
                 batches_per_fsync: 2.0,
                 fsync_us: 700,
                 fsync_busy_pct: 14,
+                memo_hit_pct: 75,
             }
         );
         // The counts start over with each period.

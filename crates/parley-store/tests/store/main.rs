@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use parley_store::testing::PgSchema;
 use parley_store::{
     BindingRow, ConversationRow, Cursor, DbUrl, Durability, ExecutionRow, NewJob, PageRequest,
-    Param, Store, StoreError, schema,
+    Param, ParticipantRow, Store, StoreError, schema,
 };
 
 /// A store on a fresh database, removed afterwards.

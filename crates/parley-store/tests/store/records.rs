@@ -235,6 +235,156 @@ async fn memos_follow_the_units_own_writes() {
     }
 }
 
+/// On SQLite the writer remembers reads across units (`memo` in the store): a later unit
+/// reads again only what a write since may have changed: a record written in the same
+/// group (conversation), a plain statement on the table, a unit that rolled back after
+/// reading what it had written, or another connection's commit. PostgreSQL reads every
+/// time. Each step's reads must see exactly the committed rows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_writer_remembers_reads_across_units_until_a_write_may_change_them() {
+    const BY_CONVERSATION: &str = "conversation_sid = ?1";
+    fn participant(sid: &str, conversation: &str) -> ParticipantRow {
+        ParticipantRow {
+            seq: 0,
+            sid: sid.into(),
+            account_sid: "AC1".into(),
+            service_sid: "IS1".into(),
+            conversation_sid: conversation.into(),
+            identity: Some(sid.to_lowercase()),
+            user_sid: None,
+            address: None,
+            proxy_address: None,
+            projected_address: None,
+            channel_type: Some("chat".into()),
+            attributes: "{}".into(),
+            role_sid: None,
+            last_read_message_index: None,
+            last_read_timestamp: None,
+            notification_level: None,
+            date_created: 1,
+            date_updated: 1,
+        }
+    }
+    /// The participants of CH1 and CH2 as a new unit reads them, and the statements it ran.
+    async fn read(store: &Store) -> (Vec<String>, Vec<String>, u64) {
+        store
+            .write(|tx| -> R<_> {
+                let before = tx.statements_run();
+                let sids = |rows: Vec<ParticipantRow>| rows.into_iter().map(|p| p.sid).collect();
+                let one = sids(tx.find_all_memo::<ParticipantRow>(BY_CONVERSATION, "CH1")?);
+                let two = sids(tx.find_all_memo::<ParticipantRow>(BY_CONVERSATION, "CH2")?);
+                Ok((one, two, tx.statements_run() - before))
+            })
+            .await
+            .unwrap()
+    }
+    for db in backends() {
+        let name = db.name;
+        let sqlite = name == "sqlite";
+        let (s, ran) = (&db.store, |n: u64| if sqlite { n } else { 2 });
+        s.write(|tx| -> R<()> {
+            tx.insert(&participant("MB1", "CH1"))?;
+            tx.insert(&participant("MB2", "CH2"))?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+        assert_eq!(
+            read(s).await,
+            (vec!["MB1".into()], vec!["MB2".into()], 2),
+            "{name}"
+        );
+        // Nothing written since: remembered (by the writer, across units and batches).
+        assert_eq!(
+            read(s).await,
+            (vec!["MB1".into()], vec!["MB2".into()], ran(0)),
+            "{name}"
+        );
+
+        // A record written in CH1 forgets CH1's memo only; a write to another table
+        // forgets nothing of this one.
+        s.write(|tx| -> R<()> {
+            tx.insert(&participant("MB3", "CH1"))?;
+            tx.insert(&execution("FN1", "active"))?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+        let (one, two, n) = read(s).await;
+        assert_eq!(
+            (one, two),
+            (vec!["MB1".into(), "MB3".into()], vec!["MB2".into()]),
+            "{name}"
+        );
+        assert_eq!(n, ran(1), "{name}: only CH1 read again");
+
+        // An update by record: the row's group forgotten.
+        s.write(|tx| -> R<()> {
+            let before: ParticipantRow = tx.get("MB2")?.expect("inserted");
+            let mut after = before.clone();
+            after.identity = Some("renamed".into());
+            tx.update_changed(&before, &after)?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+        assert_eq!(
+            read(s).await.2,
+            ran(1),
+            "{name}: CH2 read again after its update"
+        );
+
+        // A plain statement forgets the whole table.
+        s.write(|tx| -> R<usize> {
+            tx.execute(
+                "UPDATE participants SET attributes = '{\"a\":1}' WHERE sid = 'MB1'",
+                &[],
+            )
+        })
+        .await
+        .unwrap();
+        assert_eq!(
+            read(s).await.2,
+            ran(2),
+            "{name}: both read again after a plain update"
+        );
+
+        // A unit that reads what it has just written, then fails: its write is undone, and
+        // so is what the memo learnt from it.
+        let failed = s
+            .write(|tx| -> R<()> {
+                tx.insert(&participant("MB9", "CH2"))?;
+                let seen = tx.find_all_memo::<ParticipantRow>(BY_CONVERSATION, "CH2")?;
+                assert_eq!(seen.len(), 2);
+                Err(StoreError::Conflict("changed its mind".into()))
+            })
+            .await;
+        assert!(failed.is_err(), "{name}");
+        let (one, two, _) = read(s).await;
+        assert_eq!(
+            (one, two),
+            (vec!["MB1".into(), "MB3".into()], vec!["MB2".into()]),
+            "{name}: the rolled-back participant is not remembered"
+        );
+
+        // Another connection writes to the file (an operator's sqlite3 shell).
+        if let Guard::Sqlite(path) = &db._guard {
+            let other = rusqlite::Connection::open(path).unwrap();
+            other
+                .execute("DELETE FROM participants WHERE sid = 'MB3'", [])
+                .unwrap();
+            drop(other);
+            let (one, _, n) = read(s).await;
+            assert_eq!(
+                one,
+                vec!["MB1".to_string()],
+                "{name}: another connection's delete"
+            );
+            assert_eq!(n, 2, "{name}: everything read again");
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_error_rolls_the_unit_back() {
     for db in backends() {
