@@ -11,6 +11,10 @@ const SQLITE: &[(i64, &str)] = &[
         2,
         include_str!("../migrations/sqlite/0002_webhook_signing.sql"),
     ),
+    (
+        3,
+        include_str!("../migrations/sqlite/0003_drop_executions_conversation.sql"),
+    ),
 ];
 
 pub(crate) fn run_sqlite(conn: &mut Connection) -> Result<()> {
@@ -44,6 +48,10 @@ const POSTGRES: &[(i64, &str)] = &[
     (
         2,
         include_str!("../migrations/postgres/0002_webhook_signing.sql"),
+    ),
+    (
+        3,
+        include_str!("../migrations/postgres/0003_drop_executions_conversation.sql"),
     ),
 ];
 
