@@ -130,6 +130,39 @@ impl Memo {
         }
     }
 
+    /// Takes a remembered value out (it is then forgotten): for values that are costly to
+    /// copy and that the taker replaces once it has written what it changed.
+    pub(crate) fn take<V: 'static>(
+        &mut self,
+        table: &'static str,
+        key: &str,
+        q: Question<'_>,
+    ) -> Option<V> {
+        let slots = self
+            .tables
+            .get_mut(table)
+            .and_then(|keys| keys.get_mut(key));
+        let taken = slots.and_then(|slots| {
+            let at = slots.iter().position(|s| s.answers(&q))?;
+            Some(slots.swap_remove(at))
+        });
+        let Some(slot) = taken else {
+            self.misses += 1;
+            return None;
+        };
+        self.entries -= 1;
+        match slot.value.downcast::<V>() {
+            Ok(v) => {
+                self.hits += 1;
+                Some(*v)
+            }
+            Err(_) => {
+                self.misses += 1;
+                None
+            }
+        }
+    }
+
     /// Forgets every memo of `table`.
     pub(crate) fn forget_table(&mut self, table: &str) {
         if let Some(keys) = self.tables.remove(table) {
@@ -200,6 +233,16 @@ mod tests {
         assert_eq!(m.get::<i64>("t", "K1", flow("FW3")), None);
         m.forget_key("t", "K1");
         assert_eq!(m.get::<i64>("t", "K1", flow("FW2")), None);
+        // Taken out, a value is gone.
+        m.put("t", "K1", q::<u8>("a = ?1"), String::from("big"));
+        let before = m.len();
+        assert_eq!(
+            m.take::<String>("t", "K1", q::<u8>("a = ?1")).as_deref(),
+            Some("big")
+        );
+        assert_eq!(m.len(), before - 1);
+        assert_eq!(m.take::<String>("t", "K1", q::<u8>("a = ?1")), None);
+        assert_eq!(m.get::<String>("t", "K1", q::<u8>("a = ?1")), None);
     }
 
     #[test]

@@ -445,6 +445,22 @@ impl<'c> Tx<'c> {
         self.remember_with::<T, V>(name, key, "", value);
     }
 
+    /// What `remember::<T, V>(name, key, …)` set, taken out of the memo (so not copied):
+    /// for a value the unit will change and remember again once it has written the row it
+    /// came from (an execution's parsed session). `None` when there is none, and always on
+    /// PostgreSQL.
+    pub fn take_remembered<T: Record, V: Send + 'static>(
+        &mut self,
+        name: &'static str,
+        key: &str,
+    ) -> Option<V> {
+        if !matches!(self.db, Db::Sqlite(_)) {
+            return None;
+        }
+        let q = question::<T, V>(name, "");
+        self.memo.get().take::<V>(T::TABLE, key, q)
+    }
+
     fn remember_with<T: Record, V: Clone + Send + 'static>(
         &mut self,
         filter: &'static str,

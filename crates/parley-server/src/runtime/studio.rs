@@ -142,6 +142,11 @@ enum Stored {
     As(Box<ExecutionRow>),
 }
 
+/// An active execution's session as `apply` last wrote it, parsed: remembered on SQLite
+/// (`Tx::remember`) so that its next event does not parse the JSON again. Any write to the
+/// execution's row forgets it; `apply` remembers the new one after writing.
+const PARSED_SESSION: &str = "parsed session";
+
 pub fn session_of(exec: &ExecutionRow) -> Result<Session> {
     serde_json::from_str(&exec.session)
         .map_err(|e| Error::Store(StoreError::Corrupt(format!("session of {}: {e}", exec.sid))))
@@ -173,7 +178,13 @@ fn resume_at(
     if exec.status != "active" {
         return Ok(exec);
     }
-    let session = session_of(&exec)?;
+    let session = match op
+        .tx
+        .take_remembered::<ExecutionRow, Session>(PARSED_SESSION, &exec.sid)
+    {
+        Some(s) => s,
+        None => session_of(&exec)?,
+    };
     let flow = op
         .app
         .flows()
@@ -234,14 +245,27 @@ fn apply(
             op.tx.update_changed(&*before, &exec)?;
         }
     }
-    // What `active_execution` finds for this contact now: the row as written, or none.
+    // What `active_execution` finds for this contact now: the row as written, or none;
+    // and the session it holds, already parsed, for its next event.
+    let active = exec.status == "active";
     op.tx.remember_found(
         ACTIVE_FOR_CONTACT,
         &exec.contact_key,
         &exec.flow_sid,
-        (exec.status == "active").then(|| exec.clone()),
+        active.then(|| exec.clone()),
     );
-    for s in &outcome.steps {
+    let Outcome {
+        session,
+        steps,
+        effects,
+        ended,
+        ..
+    } = outcome;
+    if active {
+        op.tx
+            .remember::<ExecutionRow, Session>(PARSED_SESSION, &exec.sid, session);
+    }
+    for s in &steps {
         let row = StepRow {
             seq: 0,
             sid: s.step_sid.clone(),
@@ -260,7 +284,7 @@ fn apply(
         };
         op.tx.insert(&row)?;
     }
-    match &outcome.ended {
+    match &ended {
         Some(EndReason::Failed { code, message }) => {
             tracing::warn!(execution = %exec.sid, code, reason = %message, "execution failed");
         }
@@ -274,8 +298,7 @@ fn apply(
         "onExecutionUpdated",
         exec.conversation_sid.clone(),
         || {
-            let steps: Vec<serde_json::Value> = outcome
-            .steps
+            let steps: Vec<serde_json::Value> = steps
             .iter()
             .map(|s| serde_json::json!({"sid": s.step_sid, "name": s.name, "transitioned_from": s.transitioned_from, "transitioned_to": s.transitioned_to, "type": s.widget_type}))
             .collect();
@@ -284,7 +307,7 @@ fn apply(
     );
 
     let mut failed_sends = Vec::new();
-    for effect in outcome.effects {
+    for effect in effects {
         match effect {
             Effect::SendMessage {
                 message_sid,
