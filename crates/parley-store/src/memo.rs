@@ -1,13 +1,18 @@
 //! What units of work have read, remembered so that reading it again runs no statement
 //! (SQLite only; see `Tx::find_all_memo` and its siblings for how a read is remembered).
 //!
-//! Two lifetimes:
-//! - a unit's own memo (`Memo::default()` in `Tx::new`): reader connections, and any `Tx`
-//!   not run by the writer; it goes with the unit;
+//! Two lifetimes (`UnitMemo` is a unit's view of both):
+//! - a unit's own memo: it goes with the unit. Reader connections, and any `Tx` not run by
+//!   the writer, have only this one;
 //! - the SQLite writer's memo, one for the writer thread, lent to every unit it runs. It
 //!   outlives units and batches: an inbound text reads the same conversation, participants,
 //!   webhooks and waiting execution as the previous text of that conversation, and on the
-//!   writer nothing but the writer's own statements can have changed them since.
+//!   writer nothing but the writer's own statements can have changed them since. An answer
+//!   goes into the writer's memo only when its key comes up a second time (`Memo::admit`);
+//!   until then it stays with the unit. A first contact (a new handset, a new conversation)
+//!   would otherwise fill the writer's memo with copies nobody reads again: measured with
+//!   valgrind's cache simulation, that doubled the writer's last-level cache misses when
+//!   every text came from a new handset, and parking 80,000 executions got ~20 % slower.
 //!
 //! Why that is sound, and what keeps it so:
 //! - every write a unit makes goes through `Tx`, which forgets what the write may change
@@ -16,7 +21,9 @@
 //!   memo may hold rows the rollback undid) and whenever another connection has committed
 //!   (`PRAGMA data_version`, checked at the start of each batch: another process writing to
 //!   the file, which Parley never does but an operator with the `sqlite3` shell might);
-//! - it holds at most `WRITER_LIMIT` entries and starts over when full.
+//! - it holds at most `WRITER_LIMIT` entries, forgetting the oldest first (a few at a time:
+//!   clearing all of them at once freed up to a million allocations in one go, a stall of
+//!   tens of milliseconds on the writer).
 //!
 //! What a write forgets: a plain SQL statement forgets every memo of the table it writes
 //! (`INSERT … INTO t`, `UPDATE t`, `DELETE FROM t`), and everything when the table cannot
@@ -28,12 +35,15 @@
 //! by that conversation's SID): a write to any other row cannot change its answer.
 
 use std::any::{Any, TypeId};
-use std::collections::HashMap;
+use std::collections::VecDeque;
 
-/// Entries the writer's memo holds before it starts over: about six per conversation in
-/// use (its binding, row, participants, webhooks, next message index and waiting
-/// execution), so a few thousand conversations texting at once stay remembered. An entry
-/// is a few hundred bytes to a few KB (an execution's session): ~20-60 MB when full.
+use foldhash::HashMap;
+
+/// Entries the writer's memo holds before it forgets the oldest: about eight per
+/// conversation in use (its binding, row, participants, webhooks, next message index,
+/// waiting execution and its parsed session), so a couple of thousand conversations texting
+/// at once stay remembered. An entry is a few hundred bytes to a few KB (an execution's
+/// session): ~20-60 MB when full.
 pub(crate) const WRITER_LIMIT: usize = 16_384;
 
 #[derive(Default)]
@@ -42,6 +52,13 @@ pub(crate) struct Memo {
     entries: usize,
     /// 0: no limit (a unit's own memo lives as long as the unit).
     limit: usize,
+    /// Where entries were filed, oldest first (bounded memos only). A key forgotten since
+    /// stays listed until its turn comes (or the list is compacted): evicting it is then a
+    /// lookup that finds nothing.
+    order: VecDeque<(&'static str, String)>,
+    /// The (table, key) pairs asked or told once (bounded memos only), as bits of a small
+    /// filter: what `admit` lets in the second time.
+    seen: Doorkeeper,
     /// Reads answered from memory and reads that ran a statement (the writer's figures).
     pub(crate) hits: u64,
     pub(crate) misses: u64,
@@ -80,6 +97,20 @@ impl Memo {
         }
     }
 
+    /// Whether an entry filed under (`table`, `key`) may be kept: a bounded memo keeps only
+    /// keys that an earlier unit of work came across (`UnitMemo` notes them when it ends).
+    fn admit(&self, table: &str, key: &str) -> bool {
+        self.limit == 0 || self.seen.contains(table, key)
+    }
+
+    /// Whether (`table`, `key`) holds an answer to `q`.
+    fn holds(&self, table: &str, key: &str, q: &Question<'_>) -> bool {
+        self.tables
+            .get(table)
+            .and_then(|keys| keys.get(key))
+            .is_some_and(|slots| slots.iter().any(|s| s.answers(q)))
+    }
+
     pub(crate) fn get<V: Clone + 'static>(
         &mut self,
         table: &'static str,
@@ -107,15 +138,19 @@ impl Memo {
         q: Question<'_>,
         value: V,
     ) {
-        if self.limit > 0 && self.entries >= self.limit {
-            self.clear();
+        if self.limit > 0 {
+            self.make_room();
         }
-        let slots = self
-            .tables
-            .entry(table)
-            .or_default()
-            .entry(key.to_string())
-            .or_default();
+        let keys = self.tables.entry(table).or_default();
+        let slots = match keys.get_mut(key) {
+            Some(slots) => slots,
+            None => {
+                if self.limit > 0 {
+                    self.order.push_back((table, key.to_string()));
+                }
+                keys.entry(key.to_string()).or_default()
+            }
+        };
         match slots.iter_mut().find(|s| s.answers(&q)) {
             Some(slot) => slot.value = Box::new(value),
             None => {
@@ -127,6 +162,22 @@ impl Memo {
                 });
                 self.entries += 1;
             }
+        }
+    }
+
+    /// Forgets the oldest keys until there is room for one more entry, and drops the
+    /// listed keys that were forgotten since when they outnumber the live ones.
+    fn make_room(&mut self) {
+        while self.entries >= self.limit {
+            let Some((table, key)) = self.order.pop_front() else {
+                break;
+            };
+            self.forget_key(table, &key);
+        }
+        if self.order.len() > 2 * self.limit.max(self.entries) {
+            let tables = &self.tables;
+            self.order
+                .retain(|(t, k)| tables.get(t).is_some_and(|keys| keys.contains_key(k)));
         }
     }
 
@@ -179,6 +230,7 @@ impl Memo {
 
     pub(crate) fn clear(&mut self) {
         self.tables.clear();
+        self.order.clear();
         self.entries = 0;
     }
 
@@ -189,6 +241,246 @@ impl Memo {
     #[cfg(test)]
     fn len(&self) -> usize {
         self.entries
+    }
+}
+
+/// Which keys have come up before, approximately: one bit per hash of a key in 128 KB (it
+/// stays in the CPU's caches; a hash set of the keys themselves cost the writer ~1.5 µs a
+/// text in cache misses). A key that collides with another is let in on its first time,
+/// which only costs memory and a copy; the bits are cleared when a sixteenth of them are
+/// set, so at most one key in sixteen gets in that way (an 8 KB filter cleared at half
+/// full let in a quarter of the first contacts, and their evictions cost more than the
+/// memo saved).
+struct Doorkeeper {
+    bits: Box<[u64; DOORKEEPER_WORDS]>,
+    set: usize,
+    hasher: foldhash::fast::RandomState,
+}
+
+const DOORKEEPER_WORDS: usize = 16_384;
+
+impl Default for Doorkeeper {
+    fn default() -> Self {
+        Doorkeeper {
+            bits: Box::new([0; DOORKEEPER_WORDS]),
+            set: 0,
+            hasher: foldhash::fast::RandomState::default(),
+        }
+    }
+}
+
+impl Doorkeeper {
+    fn position(&self, table: &str, key: &str) -> (usize, u64) {
+        use std::hash::BuildHasher;
+        let h = self.hasher.hash_one((table, key)) as usize % (DOORKEEPER_WORDS * 64);
+        (h / 64, 1u64 << (h % 64))
+    }
+
+    fn contains(&self, table: &str, key: &str) -> bool {
+        let (word, bit) = self.position(table, key);
+        self.bits[word] & bit != 0
+    }
+
+    fn note(&mut self, table: &str, key: &str) {
+        let (word, bit) = self.position(table, key);
+        if self.bits[word] & bit != 0 {
+            return;
+        }
+        if self.set >= DOORKEEPER_WORDS * 64 / 16 {
+            self.bits.fill(0);
+            self.set = 0;
+        }
+        self.bits[word] |= bit;
+        self.set += 1;
+    }
+}
+
+/// A unit's own remembered answers: a few, so a list searched in order.
+#[derive(Default)]
+struct OwnMemo {
+    entries: Vec<OwnEntry>,
+}
+
+struct OwnEntry {
+    table: &'static str,
+    key: Box<str>,
+    record: TypeId,
+    filter: &'static str,
+    detail: Box<str>,
+    value: Box<dyn Any + Send>,
+}
+
+impl OwnEntry {
+    fn is(&self, table: &str, key: &str, q: &Question<'_>) -> bool {
+        self.record == q.record
+            && self.filter == q.filter
+            && self.table == table
+            && &*self.key == key
+            && &*self.detail == q.detail
+    }
+}
+
+impl OwnMemo {
+    fn position(&self, table: &str, key: &str, q: &Question<'_>) -> Option<usize> {
+        self.entries.iter().position(|e| e.is(table, key, q))
+    }
+
+    fn get<V: Clone + 'static>(&self, table: &str, key: &str, q: &Question<'_>) -> Option<V> {
+        let at = self.position(table, key, q)?;
+        self.entries[at].value.downcast_ref::<V>().cloned()
+    }
+
+    fn put<V: Send + 'static>(
+        &mut self,
+        table: &'static str,
+        key: &str,
+        q: Question<'_>,
+        value: V,
+    ) {
+        match self.position(table, key, &q) {
+            Some(at) => self.entries[at].value = Box::new(value),
+            None => self.entries.push(OwnEntry {
+                table,
+                key: key.into(),
+                record: q.record,
+                filter: q.filter,
+                detail: q.detail.into(),
+                value: Box::new(value),
+            }),
+        }
+    }
+
+    fn take<V: 'static>(&mut self, table: &str, key: &str, q: &Question<'_>) -> Option<V> {
+        let at = self.position(table, key, q)?;
+        self.entries
+            .swap_remove(at)
+            .value
+            .downcast::<V>()
+            .ok()
+            .map(|v| *v)
+    }
+
+    fn forget_table(&mut self, table: &str) {
+        self.entries.retain(|e| e.table != table);
+    }
+
+    fn forget_key(&mut self, table: &str, key: &str) {
+        self.entries
+            .retain(|e| !(e.table == table && &*e.key == key));
+    }
+}
+
+/// What one unit of work remembers: its own entries, and the writer's memo when the unit
+/// runs on the SQLite writer. An answer is in one of the two at most.
+pub(crate) struct UnitMemo<'w> {
+    own: OwnMemo,
+    writer: Option<&'w mut Memo>,
+}
+
+impl<'w> UnitMemo<'w> {
+    pub(crate) fn new() -> Self {
+        UnitMemo {
+            own: OwnMemo::default(),
+            writer: None,
+        }
+    }
+
+    pub(crate) fn with_writer(writer: &'w mut Memo) -> Self {
+        UnitMemo {
+            own: OwnMemo::default(),
+            writer: Some(writer),
+        }
+    }
+
+    pub(crate) fn get<V: Clone + 'static>(
+        &mut self,
+        table: &'static str,
+        key: &str,
+        q: Question<'_>,
+    ) -> Option<V> {
+        if let Some(v) = self.own.get::<V>(table, key, &q) {
+            return Some(v);
+        }
+        self.writer.as_mut().and_then(|w| w.get::<V>(table, key, q))
+    }
+
+    pub(crate) fn put<V: Send + 'static>(
+        &mut self,
+        table: &'static str,
+        key: &str,
+        q: Question<'_>,
+        value: V,
+    ) {
+        let admitted = self.writer.as_ref().is_some_and(|w| w.admit(table, key));
+        match self.writer.as_mut() {
+            Some(w) if admitted => {
+                if let Some(at) = self.own.position(table, key, &q) {
+                    self.own.entries.swap_remove(at);
+                }
+                w.put(table, key, q, value);
+            }
+            writer => {
+                if let Some(w) = writer
+                    && w.holds(table, key, &q)
+                {
+                    w.take::<V>(table, key, q);
+                }
+                self.own.put(table, key, q, value);
+            }
+        }
+    }
+
+    pub(crate) fn take<V: 'static>(
+        &mut self,
+        table: &'static str,
+        key: &str,
+        q: Question<'_>,
+    ) -> Option<V> {
+        if self.own.position(table, key, &q).is_some() {
+            return self.own.take::<V>(table, key, &q);
+        }
+        self.writer
+            .as_mut()
+            .and_then(|w| w.take::<V>(table, key, q))
+    }
+
+    pub(crate) fn forget_table(&mut self, table: &str) {
+        self.own.forget_table(table);
+        if let Some(w) = self.writer.as_mut() {
+            w.forget_table(table);
+        }
+    }
+
+    pub(crate) fn forget_key(&mut self, table: &str, key: &str) {
+        self.own.forget_key(table, key);
+        if let Some(w) = self.writer.as_mut() {
+            w.forget_key(table, key);
+        }
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.own.entries.clear();
+        if let Some(w) = self.writer.as_mut() {
+            w.clear();
+        }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.own.entries.is_empty() && self.writer.as_ref().is_none_or(|w| w.is_empty())
+    }
+}
+
+impl Drop for UnitMemo<'_> {
+    /// The unit is over: the keys it kept to itself have now come up once, and the writer
+    /// keeps them the next time a unit comes across them.
+    fn drop(&mut self) {
+        if let Some(w) = self.writer.as_mut()
+            && w.limit > 0
+        {
+            for e in &self.own.entries {
+                w.seen.note(e.table, &e.key);
+            }
+        }
     }
 }
 
@@ -271,7 +563,35 @@ mod tests {
     }
 
     #[test]
-    fn the_writers_memo_starts_over_when_full() {
+    fn a_key_reaches_the_writers_memo_the_second_time_it_comes_up() {
+        let mut w = Memo::for_writer();
+        {
+            let mut unit = UnitMemo::with_writer(&mut w);
+            unit.put("t", "K", q::<u8>("f"), 1i64);
+            assert_eq!(
+                unit.get::<i64>("t", "K", q::<u8>("f")),
+                Some(1),
+                "the unit has it"
+            );
+        }
+        assert!(w.is_empty(), "the first time, only the unit kept it");
+        {
+            let mut unit = UnitMemo::with_writer(&mut w);
+            assert_eq!(unit.get::<i64>("t", "K", q::<u8>("f")), None);
+            unit.put("t", "K", q::<u8>("f"), 2i64);
+        }
+        assert_eq!(w.len(), 1, "the second time, the writer keeps it");
+        {
+            let mut unit = UnitMemo::with_writer(&mut w);
+            assert_eq!(unit.get::<i64>("t", "K", q::<u8>("f")), Some(2));
+            // A unit's forgetting reaches the writer's memo.
+            unit.forget_key("t", "K");
+        }
+        assert!(w.is_empty());
+    }
+
+    #[test]
+    fn the_writers_memo_forgets_the_oldest_when_full() {
         let mut m = Memo::for_writer();
         for i in 0..WRITER_LIMIT {
             m.put("t", &format!("K{i}"), q::<u8>("f"), i);
@@ -279,7 +599,23 @@ mod tests {
         assert_eq!(m.len(), WRITER_LIMIT);
         assert_eq!(m.get::<usize>("t", "K0", q::<u8>("f")), Some(0));
         m.put("t", "one more", q::<u8>("f"), 0usize);
-        assert_eq!(m.len(), 1, "full: cleared, then the new entry");
+        assert_eq!(m.len(), WRITER_LIMIT, "full: the oldest made room");
         assert_eq!(m.get::<usize>("t", "K0", q::<u8>("f")), None);
+        assert_eq!(m.get::<usize>("t", "K1", q::<u8>("f")), Some(1));
+        assert_eq!(m.get::<usize>("t", "one more", q::<u8>("f")), Some(0));
+
+        // Keys forgotten meanwhile neither count nor pile up in the order of arrival.
+        for round in 0..10 {
+            for i in 0..WRITER_LIMIT {
+                let key = format!("R{round}-{i}");
+                m.put("u", &key, q::<u8>("f"), i);
+                m.forget_key("u", &key);
+            }
+        }
+        // (The first of those puts found the memo full and made room: K1 went.)
+        assert_eq!(m.len(), WRITER_LIMIT - 1);
+        assert!(m.order.len() <= 2 * WRITER_LIMIT + 1, "{}", m.order.len());
+        assert_eq!(m.get::<usize>("t", "K1", q::<u8>("f")), None);
+        assert_eq!(m.get::<usize>("t", "K2", q::<u8>("f")), Some(2));
     }
 }

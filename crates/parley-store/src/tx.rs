@@ -3,7 +3,7 @@
 //! atomically, with its outbox rows, or not at all.
 
 use crate::error::{Result, StoreError};
-use crate::memo::{Memo, Question};
+use crate::memo::{Memo, Question, UnitMemo};
 use crate::record::Record;
 use crate::sql::{Param, Row};
 
@@ -27,23 +27,9 @@ pub struct Tx<'c> {
     read_only: bool,
     /// Rows read with `find_all_memo`, `get_memo` and their siblings, until a statement
     /// writes what they read (`crate::memo`): this unit's own, or the SQLite writer's.
-    memo: MemoSlot<'c>,
+    memo: UnitMemo<'c>,
     /// Statements this unit has run (what `statements_run` reports).
     statements: u64,
-}
-
-enum MemoSlot<'c> {
-    Own(Memo),
-    Writer(&'c mut Memo),
-}
-
-impl MemoSlot<'_> {
-    fn get(&mut self) -> &mut Memo {
-        match self {
-            MemoSlot::Own(m) => m,
-            MemoSlot::Writer(m) => m,
-        }
-    }
 }
 
 /// Which way a page is read, and from where.
@@ -87,7 +73,7 @@ impl<'c> Tx<'c> {
             hooks: Vec::new(),
             notifications: Vec::new(),
             read_only,
-            memo: MemoSlot::Own(Memo::default()),
+            memo: UnitMemo::new(),
             statements: 0,
         }
     }
@@ -95,7 +81,7 @@ impl<'c> Tx<'c> {
     /// A unit of the SQLite writer, reading and keeping the writer's memo (`crate::memo`).
     pub(crate) fn with_writer_memo(db: Db<'c>, memo: &'c mut Memo) -> Self {
         Tx {
-            memo: MemoSlot::Writer(memo),
+            memo: UnitMemo::with_writer(memo),
             ..Tx::new(db, false)
         }
     }
@@ -458,7 +444,7 @@ impl<'c> Tx<'c> {
             return None;
         }
         let q = question::<T, V>(name, "");
-        self.memo.get().take::<V>(T::TABLE, key, q)
+        self.memo.take::<V>(T::TABLE, key, q)
     }
 
     fn remember_with<T: Record, V: Clone + Send + 'static>(
@@ -472,7 +458,7 @@ impl<'c> Tx<'c> {
             return;
         }
         let q = question::<T, V>(filter, detail);
-        self.memo.get().put(T::TABLE, key, q, value);
+        self.memo.put(T::TABLE, key, q, value);
     }
 
     fn memo_or<T: Record, V: Clone + Send + 'static>(
@@ -497,11 +483,11 @@ impl<'c> Tx<'c> {
             return load(self);
         }
         let q = question::<T, V>(filter, detail);
-        if let Some(known) = self.memo.get().get::<V>(T::TABLE, key, q) {
+        if let Some(known) = self.memo.get::<V>(T::TABLE, key, q) {
             return Ok(known);
         }
         let value = load(self)?;
-        self.memo.get().put(T::TABLE, key, q, value.clone());
+        self.memo.put(T::TABLE, key, q, value.clone());
         Ok(value)
     }
 
@@ -509,7 +495,7 @@ impl<'c> Tx<'c> {
     /// DELETE writes to (nothing in the schema writes through triggers or cascades), and
     /// all of them for any other statement but a `SELECT`.
     fn forget_table(&mut self, table: &str) {
-        let memo = self.memo.get();
+        let memo = &mut self.memo;
         if !memo.is_empty() {
             memo.forget_table(table);
         }
@@ -519,7 +505,7 @@ impl<'c> Tx<'c> {
     /// the memos keyed by its key or group (and by the group it had, `before`); on any
     /// other, the table's.
     fn forget_row<T: Record>(&mut self, row: &T, before: Option<&T>) {
-        let memo = self.memo.get();
+        let memo = &mut self.memo;
         if memo.is_empty() {
             return;
         }
@@ -542,7 +528,7 @@ impl<'c> Tx<'c> {
     }
 
     fn forget_memo_on_write(&mut self, sql: &str) {
-        let memo = self.memo.get();
+        let memo = &mut self.memo;
         if memo.is_empty() {
             return;
         }

@@ -235,8 +235,9 @@ async fn memos_follow_the_units_own_writes() {
     }
 }
 
-/// On SQLite the writer remembers reads across units (`memo` in the store): a later unit
-/// reads again only what a write since may have changed: a record written in the same
+/// On SQLite the writer remembers reads across units (`memo` in the store), once a key has
+/// come up twice: a later unit reads again only what a write since may have changed: a
+/// record written in the same
 /// group (conversation), a plain statement on the table, a unit that rolled back after
 /// reading what it had written, or another connection's commit. PostgreSQL reads every
 /// time. Each step's reads must see exactly the committed rows.
@@ -294,7 +295,15 @@ async fn the_writer_remembers_reads_across_units_until_a_write_may_change_them()
             (vec!["MB1".into()], vec!["MB2".into()], 2),
             "{name}"
         );
-        // Nothing written since: remembered (by the writer, across units and batches).
+        // The writer keeps an answer once its key comes up a second time (a first contact
+        // fills nothing that nobody reads again) …
+        assert_eq!(
+            read(s).await,
+            (vec!["MB1".into()], vec!["MB2".into()], 2),
+            "{name}"
+        );
+        // … and from then on, with nothing written since, answers from memory (across
+        // units and batches).
         assert_eq!(
             read(s).await,
             (vec!["MB1".into()], vec!["MB2".into()], ran(0)),
