@@ -46,21 +46,19 @@ use foldhash::HashMap;
 /// session): ~20-60 MB when full.
 pub(crate) const WRITER_LIMIT: usize = 16_384;
 
-#[derive(Default)]
+/// The SQLite writer's memo (a unit's own answers are in `OwnMemo`).
 pub(crate) struct Memo {
     tables: HashMap<&'static str, HashMap<String, Filed>>,
     entries: usize,
-    /// 0: no limit (a unit's own memo lives as long as the unit).
+    /// Entries held before the oldest are forgotten (`WRITER_LIMIT`).
     limit: usize,
-    /// Where keys were filed, oldest first, with their listing number (bounded memos
-    /// only). A key forgotten since, or forgotten and filed again (a newer listing), stays
+    /// Where keys were filed, oldest first, with their listing number. A key forgotten since, or forgotten and filed again (a newer listing), stays
     /// listed until its turn comes or the list is compacted: a listing counts only while
     /// the key's `Filed::listing` is its number, so there are never more live listings
     /// than keys, and compacting always makes room.
     order: VecDeque<(&'static str, String, u64)>,
     next_listing: u64,
-    /// The (table, key) pairs asked or told once (bounded memos only), as bits of a small
-    /// filter: what `admit` lets in the second time.
+    /// The (table, key) pairs asked or told once, as bits of a small filter: what `admit` lets in the second time.
     seen: Doorkeeper,
     /// Reads answered from memory and reads that ran a statement (the writer's figures).
     pub(crate) hits: u64,
@@ -93,32 +91,47 @@ pub(crate) struct Question<'a> {
 }
 
 impl Slot {
+    fn new<V: Send + 'static>(q: &Question<'_>, value: V) -> Slot {
+        Slot {
+            record: q.record,
+            filter: q.filter,
+            detail: q.detail.into(),
+            value: Box::new(value),
+        }
+    }
+
     fn answers(&self, q: &Question<'_>) -> bool {
         self.record == q.record && self.filter == q.filter && &*self.detail == q.detail
+    }
+
+    fn value<V: Clone + 'static>(&self) -> Option<V> {
+        self.value.downcast_ref::<V>().cloned()
+    }
+
+    fn into_value<V: 'static>(self) -> Option<V> {
+        self.value.downcast::<V>().ok().map(|v| *v)
     }
 }
 
 impl Memo {
-    /// The writer's memo, bounded.
+    /// The writer's memo, holding up to `WRITER_LIMIT` entries.
     pub(crate) fn for_writer() -> Memo {
         Memo {
+            tables: HashMap::default(),
+            entries: 0,
             limit: WRITER_LIMIT,
-            ..Memo::default()
+            order: VecDeque::new(),
+            next_listing: 0,
+            seen: Doorkeeper::default(),
+            hits: 0,
+            misses: 0,
         }
     }
 
-    /// Whether an entry filed under (`table`, `key`) may be kept: a bounded memo keeps only
-    /// keys that an earlier unit of work came across (`UnitMemo` notes them when it ends).
+    /// Whether an entry filed under (`table`, `key`) may be kept: only keys that an earlier
+    /// unit of work came across (`UnitMemo` notes them when it ends).
     fn admit(&self, table: &str, key: &str) -> bool {
-        self.limit == 0 || self.seen.contains(table, key)
-    }
-
-    /// Whether (`table`, `key`) holds an answer to `q`.
-    fn holds(&self, table: &str, key: &str, q: &Question<'_>) -> bool {
-        self.tables
-            .get(table)
-            .and_then(|keys| keys.get(key))
-            .is_some_and(|f| f.slots.iter().any(|s| s.answers(q)))
+        self.seen.contains(table, key)
     }
 
     pub(crate) fn get<V: Clone + 'static>(
@@ -132,8 +145,7 @@ impl Memo {
             .get(table)
             .and_then(|keys| keys.get(key))
             .and_then(|f| f.slots.iter().find(|s| s.answers(&q)))
-            .and_then(|s| s.value.downcast_ref::<V>())
-            .cloned();
+            .and_then(Slot::value::<V>);
         match found {
             Some(_) => self.hits += 1,
             None => self.misses += 1,
@@ -148,18 +160,14 @@ impl Memo {
         q: Question<'_>,
         value: V,
     ) {
-        if self.limit > 0 {
-            self.make_room();
-        }
+        self.make_room();
         let keys = self.tables.entry(table).or_default();
         let filed = match keys.get_mut(key) {
             Some(filed) => filed,
             None => {
                 let listing = self.next_listing;
                 self.next_listing += 1;
-                if self.limit > 0 {
-                    self.order.push_back((table, key.to_string(), listing));
-                }
+                self.order.push_back((table, key.to_string(), listing));
                 keys.entry(key.to_string()).or_insert(Filed {
                     listing,
                     slots: Vec::new(),
@@ -169,12 +177,7 @@ impl Memo {
         match filed.slots.iter_mut().find(|s| s.answers(&q)) {
             Some(slot) => slot.value = Box::new(value),
             None => {
-                filed.slots.push(Slot {
-                    record: q.record,
-                    filter: q.filter,
-                    detail: q.detail.into(),
-                    value: Box::new(value),
-                });
+                filed.slots.push(Slot::new(&q, value));
                 self.entries += 1;
             }
         }
@@ -217,33 +220,27 @@ impl Memo {
         key: &str,
         q: Question<'_>,
     ) -> Option<V> {
-        let keys = self.tables.get_mut(table);
-        let taken = keys.and_then(|keys| {
-            let slots = &mut keys.get_mut(key)?.slots;
-            let at = slots.iter().position(|s| s.answers(&q))?;
-            let slot = slots.swap_remove(at);
-            // A key left with no answers goes too (an execution whose session was taken by
-            // its last event): an empty key would hold its listing for nothing.
-            if slots.is_empty() {
-                keys.remove(key);
-            }
-            Some(slot)
-        });
-        let Some(slot) = taken else {
-            self.misses += 1;
-            return None;
-        };
-        self.entries -= 1;
-        match slot.value.downcast::<V>() {
-            Ok(v) => {
-                self.hits += 1;
-                Some(*v)
-            }
-            Err(_) => {
-                self.misses += 1;
-                None
-            }
+        let taken = self.remove(table, key, &q).and_then(Slot::into_value::<V>);
+        match taken {
+            Some(_) => self.hits += 1,
+            None => self.misses += 1,
         }
+        taken
+    }
+
+    /// Removes the answer to `q` filed under (`table`, `key`), if there is one.
+    fn remove(&mut self, table: &str, key: &str, q: &Question<'_>) -> Option<Slot> {
+        let keys = self.tables.get_mut(table)?;
+        let slots = &mut keys.get_mut(key)?.slots;
+        let at = slots.iter().position(|s| s.answers(q))?;
+        let slot = slots.swap_remove(at);
+        // A key left with no answers goes too (an execution whose session was taken by its
+        // last event): an empty key would hold its listing for nothing.
+        if slots.is_empty() {
+            keys.remove(key);
+        }
+        self.entries -= 1;
+        Some(slot)
     }
 
     /// Forgets every memo of `table`.
@@ -336,60 +333,40 @@ struct OwnMemo {
 struct OwnEntry {
     table: &'static str,
     key: Box<str>,
-    record: TypeId,
-    filter: &'static str,
-    detail: Box<str>,
-    value: Box<dyn Any + Send>,
-}
-
-impl OwnEntry {
-    fn is(&self, table: &str, key: &str, q: &Question<'_>) -> bool {
-        self.record == q.record
-            && self.filter == q.filter
-            && self.table == table
-            && &*self.key == key
-            && &*self.detail == q.detail
-    }
+    slot: Slot,
 }
 
 impl OwnMemo {
     fn position(&self, table: &str, key: &str, q: &Question<'_>) -> Option<usize> {
-        self.entries.iter().position(|e| e.is(table, key, q))
+        self.entries
+            .iter()
+            .position(|e| e.slot.answers(q) && e.table == table && &*e.key == key)
     }
 
     fn get<V: Clone + 'static>(&self, table: &str, key: &str, q: &Question<'_>) -> Option<V> {
-        let at = self.position(table, key, q)?;
-        self.entries[at].value.downcast_ref::<V>().cloned()
+        self.entries[self.position(table, key, q)?].slot.value()
     }
 
     fn put<V: Send + 'static>(
         &mut self,
         table: &'static str,
         key: &str,
-        q: Question<'_>,
+        q: &Question<'_>,
         value: V,
     ) {
-        match self.position(table, key, &q) {
-            Some(at) => self.entries[at].value = Box::new(value),
+        match self.position(table, key, q) {
+            Some(at) => self.entries[at].slot.value = Box::new(value),
             None => self.entries.push(OwnEntry {
                 table,
                 key: key.into(),
-                record: q.record,
-                filter: q.filter,
-                detail: q.detail.into(),
-                value: Box::new(value),
+                slot: Slot::new(q, value),
             }),
         }
     }
 
-    fn take<V: 'static>(&mut self, table: &str, key: &str, q: &Question<'_>) -> Option<V> {
+    fn remove(&mut self, table: &str, key: &str, q: &Question<'_>) -> Option<Slot> {
         let at = self.position(table, key, q)?;
-        self.entries
-            .swap_remove(at)
-            .value
-            .downcast::<V>()
-            .ok()
-            .map(|v| *v)
+        Some(self.entries.swap_remove(at).slot)
     }
 
     fn forget_table(&mut self, table: &str) {
@@ -443,21 +420,17 @@ impl<'w> UnitMemo<'w> {
         q: Question<'_>,
         value: V,
     ) {
-        let admitted = self.writer.as_ref().is_some_and(|w| w.admit(table, key));
+        // The new answer replaces the old one wherever that is.
         match self.writer.as_mut() {
-            Some(w) if admitted => {
-                if let Some(at) = self.own.position(table, key, &q) {
-                    self.own.entries.swap_remove(at);
-                }
+            Some(w) if w.admit(table, key) => {
+                self.own.remove(table, key, &q);
                 w.put(table, key, q, value);
             }
             writer => {
-                if let Some(w) = writer
-                    && w.holds(table, key, &q)
-                {
-                    w.take::<V>(table, key, q);
+                if let Some(w) = writer {
+                    w.remove(table, key, &q);
                 }
-                self.own.put(table, key, q, value);
+                self.own.put(table, key, &q, value);
             }
         }
     }
@@ -468,8 +441,8 @@ impl<'w> UnitMemo<'w> {
         key: &str,
         q: Question<'_>,
     ) -> Option<V> {
-        if self.own.position(table, key, &q).is_some() {
-            return self.own.take::<V>(table, key, &q);
+        if let Some(slot) = self.own.remove(table, key, &q) {
+            return slot.into_value();
         }
         self.writer
             .as_mut()
@@ -506,9 +479,7 @@ impl Drop for UnitMemo<'_> {
     /// The unit is over: the keys it kept to itself have now come up once, and the writer
     /// keeps them the next time a unit comes across them.
     fn drop(&mut self) {
-        if let Some(w) = self.writer.as_mut()
-            && w.limit > 0
-        {
+        if let Some(w) = self.writer.as_mut() {
             for e in &self.own.entries {
                 w.seen.note(e.table, &e.key);
             }
@@ -530,7 +501,7 @@ mod tests {
 
     #[test]
     fn answers_by_table_key_record_and_filter() {
-        let mut m = Memo::default();
+        let mut m = Memo::for_writer();
         m.put("t", "K1", q::<u8>("a = ?1"), 1i64);
         m.put("t", "K1", q::<u8>("b = ?1"), 2i64);
         m.put("t", "K1", q::<u16>("a = ?1"), 3i64);
@@ -571,7 +542,7 @@ mod tests {
 
     #[test]
     fn forgets_a_key_a_table_or_everything() {
-        let mut m = Memo::default();
+        let mut m = Memo::for_writer();
         for key in ["K1", "K2"] {
             m.put("t", key, q::<u8>("f"), 1i64);
             m.put("t", key, q::<u8>("g"), 1i64);
