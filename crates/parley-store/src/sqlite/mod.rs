@@ -6,6 +6,7 @@
 
 mod batch;
 mod checkpoint;
+mod pcache;
 mod pipeline;
 mod walbuf;
 
@@ -50,12 +51,15 @@ const OPEN_FLAGS: OpenFlags = OpenFlags::SQLITE_OPEN_READ_WRITE
     .union(OpenFlags::SQLITE_OPEN_URI);
 
 fn open(path: &Path, durability: Durability) -> Result<Connection> {
+    pcache::install();
     configure(Connection::open_with_flags(path, OPEN_FLAGS)?, durability)
 }
 
 /// The writer's connection: through the VFS that writes each commit's WAL frames at once
 /// (`walbuf`), or SQLite's default VFS where that cannot be registered.
 fn open_writer(path: &Path, durability: Durability) -> Result<Connection> {
+    // Before anything initialises SQLite: the page cache is set once per process.
+    pcache::install();
     let conn = if walbuf::register() {
         Connection::open_with_flags_and_vfs(path, OPEN_FLAGS, walbuf::NAME)?
     } else {
