@@ -420,9 +420,23 @@ impl<'w> UnitMemo<'w> {
         q: Question<'_>,
         value: V,
     ) {
+        self.put_admitted_as(table, key, key, q, value)
+    }
+
+    /// `put`, admitted to the writer's memo by another key of the same table: for an
+    /// answer filed under a key that is new every time (an execution's SID) but belongs to
+    /// one that comes back (its contact), so it is read again as often as that one is.
+    pub(crate) fn put_admitted_as<V: Send + 'static>(
+        &mut self,
+        table: &'static str,
+        key: &str,
+        admitted_as: &str,
+        q: Question<'_>,
+        value: V,
+    ) {
         // The new answer replaces the old one wherever that is.
         match self.writer.as_mut() {
-            Some(w) if w.admit(table, key) => {
+            Some(w) if w.admit(table, admitted_as) => {
                 self.own.remove(table, key, &q);
                 w.put(table, key, q, value);
             }
@@ -591,6 +605,31 @@ mod tests {
             unit.forget_key("t", "K");
         }
         assert!(w.is_empty());
+    }
+
+    #[test]
+    fn an_answer_admitted_as_a_returning_key_is_kept_the_first_time() {
+        let mut w = Memo::for_writer();
+        // A new key belonging to one never seen stays with the unit (a first contact's
+        // execution, which may never be read again).
+        {
+            let mut unit = UnitMemo::with_writer(&mut w);
+            unit.put_admitted_as("t", "EX1", "CONTACT", q::<u8>("s"), 1i64);
+            unit.put("t", "CONTACT", q::<u8>("f"), 0i64);
+        }
+        assert!(
+            w.is_empty(),
+            "nothing was admitted: the contact had not come up"
+        );
+        // Once the contact has come up, a new key belonging to it is kept at once.
+        {
+            let mut unit = UnitMemo::with_writer(&mut w);
+            unit.put_admitted_as("t", "EX2", "CONTACT", q::<u8>("s"), 2i64);
+        }
+        assert_eq!(w.len(), 1);
+        let mut unit = UnitMemo::with_writer(&mut w);
+        assert_eq!(unit.take::<i64>("t", "EX2", q::<u8>("s")), Some(2));
+        assert_eq!(unit.get::<i64>("t", "EX1", q::<u8>("s")), None);
     }
 
     #[test]

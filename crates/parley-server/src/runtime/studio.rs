@@ -262,8 +262,16 @@ fn apply(
         ..
     } = outcome;
     if active {
-        op.tx
-            .remember::<ExecutionRow, Session>(PARSED_SESSION, &exec.sid, session);
+        // Filed under the execution, which is new each time, but read again when its
+        // contact comes back: kept across units once the contact has come up before (a
+        // returning handset's answer then needs no parse), not for a first contact that
+        // may never answer (parked executions would fill the writer's memo).
+        op.tx.remember_admitted_as::<ExecutionRow, Session>(
+            PARSED_SESSION,
+            &exec.sid,
+            &exec.contact_key,
+            session,
+        );
     }
     for s in &steps {
         let row = StepRow {

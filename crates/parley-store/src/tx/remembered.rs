@@ -85,6 +85,26 @@ impl Tx<'_> {
         self.remember_with::<T, V>(name, key, "", value);
     }
 
+    /// `remember`, for a value filed under a key that is new each time (an execution's
+    /// SID) but read again as often as another key of the same table is (its contact's):
+    /// it is kept across units when `admitted_as` has come up before, where `remember`
+    /// would wait for `key` itself to come up twice (see `crate::memo`). Nothing on
+    /// PostgreSQL.
+    pub fn remember_admitted_as<T: Record, V: Send + 'static>(
+        &mut self,
+        name: &'static str,
+        key: &str,
+        admitted_as: &str,
+        value: V,
+    ) {
+        if !matches!(self.db, Db::Sqlite(_)) {
+            return;
+        }
+        let q = question::<T, V>(name, "");
+        self.memo
+            .put_admitted_as(T::TABLE, key, admitted_as, q, value);
+    }
+
     /// What `remember::<T, V>(name, key, …)` set, taken out of the memo (so not copied):
     /// for a value the unit will change and remember again once it has written the row it
     /// came from (an execution's parsed session). `None` when there is none, and always on
