@@ -106,7 +106,7 @@ fn assignments<S: AsRef<str>>(columns: &[S]) -> String {
         .join(", ")
 }
 
-pub trait Record: Sized + Send + Clone + 'static {
+pub trait Record: Sized + Send + Sync + Clone + 'static {
     const TABLE: &'static str;
     /// The column that identifies a row (usually `sid`).
     const KEY: &'static str;

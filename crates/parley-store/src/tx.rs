@@ -231,7 +231,9 @@ impl<'c> Tx<'c> {
         match &self.db {
             // One writer: a row this unit read is still as read unless the unit wrote to
             // its table since (see `get_memo`).
-            Db::Sqlite(_) => self.get_memo::<T>(key),
+            Db::Sqlite(_) => Ok(self
+                .get_memo::<T>(key)?
+                .map(std::sync::Arc::unwrap_or_clone)),
             Db::Pg(_) if self.read_only => self.get::<T>(key),
             Db::Pg(_) => self.query_opt(
                 &T::statements().get_for_update,

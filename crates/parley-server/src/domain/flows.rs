@@ -84,7 +84,13 @@ impl FlowInput {
 }
 
 pub fn get(tx: &mut Tx<'_>, account_sid: &str, sid: &str) -> Result<FlowRow> {
-    // Remembered on SQLite until the flow is written (every new execution reads it).
+    shared(tx, account_sid, sid).map(std::sync::Arc::unwrap_or_clone)
+}
+
+/// `get`, shared with what the unit remembers (no copy of the definition): for the
+/// message path, where every new execution reads its flow. Remembered on SQLite until the
+/// flow is written.
+pub fn shared(tx: &mut Tx<'_>, account_sid: &str, sid: &str) -> Result<std::sync::Arc<FlowRow>> {
     tx.find_memo::<FlowRow>(
         "sid = ?1 AND account_sid = ?2",
         sid,

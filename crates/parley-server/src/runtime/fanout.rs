@@ -16,7 +16,7 @@ use crate::error::Result;
 pub fn messaging_participants(
     op: &mut Op<'_, '_>,
     conversation_sid: &str,
-) -> Result<Vec<ParticipantRow>> {
+) -> Result<std::sync::Arc<[ParticipantRow]>> {
     Ok(op.tx.find_all_memo::<ParticipantRow>(
         "conversation_sid = ?1 AND address IS NOT NULL AND proxy_address IS NOT NULL",
         conversation_sid,
@@ -25,7 +25,7 @@ pub fn messaging_participants(
 
 pub fn deliver(op: &mut Op<'_, '_>, conv: &ConversationRow, message: &MessageRow) -> Result<()> {
     let recipients = messaging_participants(op, &conv.sid)?;
-    for p in recipients {
+    for p in recipients.iter() {
         if message.participant_sid.as_deref() == Some(p.sid.as_str()) {
             continue;
         }

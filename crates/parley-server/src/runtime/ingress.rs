@@ -147,8 +147,9 @@ pub fn route(op: &mut Op<'_, '_>, inbound: &Inbound) -> Result<Routed> {
         // A binding's participant is a messaging one: usually found in the set the
         // message's fan-out reads anyway (one statement for both), by its sid otherwise.
         let participant = match crate::runtime::fanout::messaging_participants(op, &conv.sid)?
-            .into_iter()
+            .iter()
             .find(|p| p.sid == binding.participant_sid)
+            .cloned()
         {
             Some(p) => Some(p),
             None => op.tx.get::<ParticipantRow>(&binding.participant_sid)?,
@@ -194,7 +195,7 @@ pub fn route(op: &mut Op<'_, '_>, inbound: &Inbound) -> Result<Routed> {
             &inbound.media_urls,
         );
         if let Some(flow_sid) = own_flow_webhook(op.account_sid, &url) {
-            let flow = flows::get(op.tx, op.account_sid, &flow_sid)?;
+            let flow = flows::shared(op.tx, op.account_sid, &flow_sid)?;
             let exec = studio_sms::inbound_to_flow(op, flow, fields)?;
             return Ok(Routed::Flow {
                 execution_sid: exec.sid,

@@ -42,7 +42,7 @@ impl Env for StudioEnv<'_, '_, '_> {
         flow_sid: &str,
         spec: RevisionSpec,
     ) -> std::result::Result<Arc<CompiledFlow>, String> {
-        let flow = flows::get(self.op.tx, self.op.account_sid, flow_sid)
+        let flow = flows::shared(self.op.tx, self.op.account_sid, flow_sid)
             .map_err(|_| format!("flow {flow_sid} not found"))?;
         let revision = match spec {
             RevisionSpec::LatestPublished => flow
@@ -71,7 +71,8 @@ pub fn revision_for(flow: &FlowRow, contact: &str) -> Result<i64> {
 }
 
 pub struct NewExecution {
-    pub flow: FlowRow,
+    /// Shared with the unit's memo (a flow's definition is not copied per execution).
+    pub flow: Arc<FlowRow>,
     pub revision: i64,
     pub params: StartParams,
     /// Identifies the contact for the one-active-execution rule.
@@ -90,12 +91,16 @@ pub fn active_execution(
     flow_sid: &str,
     contact_key: &str,
 ) -> Result<Option<ExecutionRow>> {
-    Ok(op.tx.find_memo::<ExecutionRow>(
-        ACTIVE_FOR_CONTACT,
-        contact_key,
-        flow_sid,
-        &[Param::Text(flow_sid), Param::Text(contact_key)],
-    )?)
+    // Owned: the caller resumes it (the memo keeps its own until the unit writes it).
+    Ok(op
+        .tx
+        .find_memo::<ExecutionRow>(
+            ACTIVE_FOR_CONTACT,
+            contact_key,
+            flow_sid,
+            &[Param::Text(flow_sid), Param::Text(contact_key)],
+        )?
+        .map(std::sync::Arc::unwrap_or_clone))
 }
 
 pub fn contact_key_for_conversation(conversation_sid: &str) -> String {
@@ -459,7 +464,8 @@ fn post_to_conversation(
         .tx
         .get_memo::<ConversationRow>(conversation_sid)
         .map_err(|e| e.to_string())?
-        .filter(|c| c.account_sid == op.account_sid);
+        .filter(|c| c.account_sid == op.account_sid)
+        .map(std::sync::Arc::unwrap_or_clone);
     let Some(mut conv) = conv else {
         return Err(format!("conversation {conversation_sid} no longer exists"));
     };

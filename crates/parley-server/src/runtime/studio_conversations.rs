@@ -115,7 +115,7 @@ fn drive(
         studio::resume(op, exec, Event::InboundMessage { message })?;
         return Ok(());
     }
-    let flow = flows::get(op.tx, op.account_sid, flow_sid)?;
+    let flow = flows::shared(op.tx, op.account_sid, flow_sid)?;
     let revision = studio::revision_for(&flow, &m.author)?;
     // The contact is the author's address (or identity); the flow's address is the
     // number the author writes to, when there is one.

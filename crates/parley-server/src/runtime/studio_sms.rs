@@ -14,7 +14,7 @@ use crate::runtime::studio::{self, NewExecution};
 /// gets it as a reply; with none active, a new execution starts (`incomingMessage`).
 pub fn inbound_to_flow(
     op: &mut Op<'_, '_>,
-    flow: FlowRow,
+    flow: std::sync::Arc<FlowRow>,
     message: Map<String, Value>,
 ) -> Result<ExecutionRow> {
     let from = message

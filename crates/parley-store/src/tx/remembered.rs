@@ -2,6 +2,8 @@
 //! write makes it forget: `Tx`'s side of `crate::memo`. The rules (what a write forgets,
 //! how long an answer lives) are in that module's documentation.
 
+use std::sync::Arc;
+
 use super::{Db, Tx};
 use crate::error::Result;
 use crate::memo::Question;
@@ -21,8 +23,16 @@ impl Tx<'_> {
     /// remembered by row, `key` must be the key or group value `filter` selects by. On
     /// PostgreSQL another node may commit between two reads; it reads again, as `find_all`
     /// does.
-    pub fn find_all_memo<T: Record>(&mut self, filter: &'static str, key: &str) -> Result<Vec<T>> {
-        self.memo_or::<T, _>(filter, key, |tx| tx.find_all(filter, &[Param::Text(key)]))
+    ///
+    /// The rows are shared with the memo (`Arc`): a hit copies nothing.
+    pub fn find_all_memo<T: Record>(
+        &mut self,
+        filter: &'static str,
+        key: &str,
+    ) -> Result<Arc<[T]>> {
+        self.memo_or::<T, Arc<[T]>>(filter, key, |tx| {
+            Ok(tx.find_all::<T>(filter, &[Param::Text(key)])?.into())
+        })
     }
 
     /// `find`, remembered like `find_all_memo`. `key` and `detail` name the answer: the
@@ -36,8 +46,10 @@ impl Tx<'_> {
         key: &str,
         detail: &str,
         params: &[Param<'_>],
-    ) -> Result<Option<T>> {
-        self.memo_or_with::<T, _>(filter, key, detail, |tx| tx.find(filter, params))
+    ) -> Result<Option<Arc<T>>> {
+        self.memo_or_with::<T, Option<Arc<T>>>(filter, key, detail, |tx| {
+            Ok(tx.find::<T>(filter, params)?.map(Arc::new))
+        })
     }
 
     /// Sets what `find_memo::<T>(filter, key, detail, …)` answers next, for a unit that has
@@ -50,12 +62,12 @@ impl Tx<'_> {
         detail: &str,
         row: Option<T>,
     ) {
-        self.remember_with::<T, Option<T>>(filter, key, detail, row);
+        self.remember_with::<T, Option<Arc<T>>>(filter, key, detail, row.map(Arc::new));
     }
 
     /// `get`, remembered like `find_all_memo` (SQLite only).
-    pub fn get_memo<T: Record>(&mut self, key: &str) -> Result<Option<T>> {
-        self.memo_or::<T, _>("", key, |tx| tx.get::<T>(key))
+    pub fn get_memo<T: Record>(&mut self, key: &str) -> Result<Option<Arc<T>>> {
+        self.memo_or::<T, Option<Arc<T>>>("", key, |tx| Ok(tx.get::<T>(key)?.map(Arc::new)))
     }
 
     /// A value a query computes from `T`'s table (`load`, run with `key`), remembered like
@@ -71,8 +83,8 @@ impl Tx<'_> {
         self.memo_or::<T, V>(name, key, load)
     }
 
-    /// Sets what `derived_memo::<T, V>(name, key, …)` answers next (and, with `V` =
-    /// `Option<T>`, what `find_memo::<T>(name, key, …)` does), for a unit that has just
+    /// Sets what `derived_memo::<T, V>(name, key, …)` answers next (`remember_found` does
+    /// it for `find_memo`), for a unit that has just
     /// written `T`'s table and knows the value it changed (a message's insert and its
     /// conversation's next index; an execution's step and the execution as it now is).
     /// Nothing on PostgreSQL.

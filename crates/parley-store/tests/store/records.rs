@@ -191,6 +191,12 @@ async fn memos_follow_the_units_own_writes() {
                     if sqlite { 0 } else { 1 },
                     "{name}: statements for the second read"
                 );
+                if sqlite {
+                    assert!(
+                        std::sync::Arc::ptr_eq(&first, &again),
+                        "{name}: a remembered answer is shared, not copied"
+                    );
+                }
                 // Another key is read, not taken from CH1's memo.
                 assert!(
                     tx.find_all_memo::<BindingRow>(BY_CONVERSATION, "CH2")?
@@ -217,11 +223,11 @@ async fn memos_follow_the_units_own_writes() {
                 let deleted = tx.find_all_memo::<BindingRow>(BY_CONVERSATION, "CH1")?;
                 assert_eq!(participants(&deleted), ["MB2"], "{name}: after a delete");
 
-                let read: ConversationRow = tx.get_memo("CH1")?.expect("inserted");
-                let mut closed = read.clone();
+                let read = tx.get_memo::<ConversationRow>("CH1")?.expect("inserted");
+                let mut closed = (*read).clone();
                 closed.state = "closed".into();
-                tx.update_changed(&read, &closed)?;
-                let fresh: ConversationRow = tx.get_memo("CH1")?.expect("still there");
+                tx.update_changed(&*read, &closed)?;
+                let fresh = tx.get_memo::<ConversationRow>("CH1")?.expect("still there");
                 assert_eq!(fresh.state, "closed", "{name}: after update_changed");
                 let locked: ConversationRow = tx.get_for_update("CH1")?.expect("still there");
                 assert_eq!(
@@ -270,7 +276,9 @@ async fn the_writer_remembers_reads_across_units_until_a_write_may_change_them()
         store
             .write(|tx| -> R<_> {
                 let before = tx.statements_run();
-                let sids = |rows: Vec<ParticipantRow>| rows.into_iter().map(|p| p.sid).collect();
+                let sids = |rows: std::sync::Arc<[ParticipantRow]>| {
+                    rows.iter().map(|p| p.sid.clone()).collect()
+                };
                 let one = sids(tx.find_all_memo::<ParticipantRow>(BY_CONVERSATION, "CH1")?);
                 let two = sids(tx.find_all_memo::<ParticipantRow>(BY_CONVERSATION, "CH2")?);
                 Ok((one, two, tx.statements_run() - before))

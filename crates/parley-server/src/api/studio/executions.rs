@@ -79,7 +79,7 @@ async fn create(
         ));
     }
     let exec = domain::run(&app, &acct.sid, Actor::api(false), move |op| {
-        let flow = flows::get(op.tx, op.account_sid, &flow_sid)?;
+        let flow = flows::shared(op.tx, op.account_sid, &flow_sid)?;
         let revision = studio::revision_for(&flow, &to)?;
         let execution_sid = op.sid("FN");
         let initiated_by = op.sid("RQ");

@@ -104,7 +104,7 @@ async fn incoming(
         if !message.contains_key("MessageSid") {
             message.insert("MessageSid".into(), Value::String(op.sid("SM")));
         }
-        let flow = flows::get(op.tx, op.account_sid, &flow_sid)?;
+        let flow = flows::shared(op.tx, op.account_sid, &flow_sid)?;
         let _ = &from;
         studio_sms::inbound_to_flow(op, flow, message)
     })
