@@ -109,12 +109,7 @@ impl Tx<'_> {
         admitted_as: &str,
         value: V,
     ) {
-        if !matches!(self.db, Db::Sqlite(_)) {
-            return;
-        }
-        let q = question::<T, V>(name, "");
-        self.memo
-            .put_admitted_as(T::TABLE, key, admitted_as, q, value);
+        self.file::<T, V>(name, key, "", admitted_as, value);
     }
 
     /// What `remember::<T, V>(name, key, …)` set, taken out of the memo (so not copied):
@@ -140,11 +135,25 @@ impl Tx<'_> {
         detail: &str,
         value: V,
     ) {
+        self.file::<T, V>(filter, key, detail, key, value);
+    }
+
+    /// Files `value` as the answer to (`filter`, `key`, `detail`), kept across units when
+    /// `admitted_as` (usually `key` itself) has come up before. Nothing on PostgreSQL.
+    fn file<T: Record, V: Send + 'static>(
+        &mut self,
+        filter: &'static str,
+        key: &str,
+        detail: &str,
+        admitted_as: &str,
+        value: V,
+    ) {
         if !matches!(self.db, Db::Sqlite(_)) {
             return;
         }
         let q = question::<T, V>(filter, detail);
-        self.memo.put(T::TABLE, key, q, value);
+        self.memo
+            .put_admitted_as(T::TABLE, key, admitted_as, q, value);
     }
 
     fn memo_or<T: Record, V: Clone + Send + 'static>(
