@@ -5,7 +5,6 @@ use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 
 use parley_store::Store;
-use tokio::sync::Notify;
 
 use crate::core::{Clock, ManualClock, SidGen};
 use crate::wire::auth::AuthCache;
@@ -65,7 +64,7 @@ pub struct AppInner {
     config: Config,
     auth_cache: AuthCache,
     /// Woken after a commit that scheduled jobs, so workers do not wait for their poll.
-    jobs_notify: Notify,
+    jobs_wake: crate::runtime::jobs::JobWake,
     flows: crate::runtime::flow_cache::FlowCache,
     limits: parley_flow::Limits,
     /// The one HTTP client for outbound calls (connection pooling across calls).
@@ -86,7 +85,7 @@ impl App {
             sids,
             config: config.clone(),
             auth_cache: AuthCache::default(),
-            jobs_notify: Notify::new(),
+            jobs_wake: Default::default(),
             flows: Default::default(),
             limits: config.flow_limits.clone(),
             http: http_client(config.outbound),
@@ -109,7 +108,7 @@ impl App {
             sids,
             config: config.clone(),
             auth_cache: AuthCache::default(),
-            jobs_notify: Notify::new(),
+            jobs_wake: Default::default(),
             flows: Default::default(),
             limits: config.flow_limits.clone(),
             http: http_client(config.outbound),
@@ -150,8 +149,8 @@ impl App {
         &self.0.auth_cache
     }
 
-    pub fn jobs_notify(&self) -> &Notify {
-        &self.0.jobs_notify
+    pub fn jobs_wake(&self) -> &crate::runtime::jobs::JobWake {
+        &self.0.jobs_wake
     }
 
     pub fn flows(&self) -> &crate::runtime::flow_cache::FlowCache {

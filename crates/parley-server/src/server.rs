@@ -167,9 +167,8 @@ fn listen_to_other_nodes(app: &App, shutdown: Shutdown) {
                 _ = shutdown.triggered() => return,
             };
             match note {
-                Some(n) if n.channel == crate::domain::JOBS_CHANNEL => {
-                    app.jobs_notify().notify_one()
-                }
+                // Another node's jobs: when they are due is not said, so look.
+                Some(n) if n.channel == crate::domain::JOBS_CHANNEL => app.jobs_wake().look_now(),
                 Some(n) if n.channel == crate::runtime::live::LIVE_CHANNEL => {
                     app.live().publish_announced(&n.payload)
                 }

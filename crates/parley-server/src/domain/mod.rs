@@ -91,10 +91,11 @@ impl<'a, 'c> Op<'a, 'c> {
     /// Schedules a durable job in this transaction; workers are woken after the commit.
     pub fn schedule_job(&mut self, job: &parley_store::NewJob) -> Result<()> {
         self.tx.schedule_job(job, self.now)?;
+        // With when it is due: a worker woken for a job not due yet only moves its alarm.
+        let (app, run_at) = (self.app.clone(), job.run_at);
+        self.tx.on_commit(move || app.jobs_wake().scheduled(run_at));
         if !self.jobs_scheduled {
             self.jobs_scheduled = true;
-            let app = self.app.clone();
-            self.tx.on_commit(move || app.jobs_notify().notify_one());
             // Scale-out: wake the workers of the other nodes too (NOTIFY with the commit on
             // PostgreSQL; nothing on SQLite). They poll as a fallback.
             self.tx.notify(JOBS_CHANNEL, String::new());

@@ -248,26 +248,85 @@ pub async fn worker(app: App, shutdown: crate::core::Shutdown) {
         if claimed as i64 == available && available > 0 {
             continue;
         }
-        let sleep_ms = next_wait_ms(&app).await;
-        tokio::select! {
-            _ = app.jobs_notify().notified() => {}
-            _ = tokio::time::sleep(Duration::from_millis(sleep_ms)) => {}
-            _ = shutdown.triggered() => return,
+        // Sleep until the first job the store holds is due, or until a commit schedules
+        // one due sooner. A wake-up for a job that is not due yet (a flow's reply timer,
+        // scheduled by nearly every question it asks) only moves the alarm: claiming then
+        // would be a write on the store's writer, and the next-due read one more read,
+        // for nothing (~2 % of the HTTP threads and 0.6 % of the writer under the
+        // tutorial load).
+        let mut due = next_due_at(&app).await;
+        loop {
+            tokio::select! {
+                earliest = app.jobs_wake().woken() => {
+                    if earliest <= app.now_ms() {
+                        break;
+                    }
+                    if earliest != NOTHING_NEW {
+                        due = Some(due.map_or(earliest, |d| d.min(earliest)));
+                    }
+                }
+                _ = tokio::time::sleep(Duration::from_millis(wait_ms(&app, due))) => break,
+                _ = shutdown.triggered() => return,
+            }
         }
     }
 }
 
-async fn next_wait_ms(app: &App) -> u64 {
-    let next = app
-        .store()
+/// When the first job the store holds is due, if it holds any.
+async fn next_due_at(app: &App) -> Option<i64> {
+    app.store()
         .read(|tx| -> Result<Option<i64>> { Ok(tx.next_job_due()?) })
         .await
         .ok()
-        .flatten();
-    match next {
+        .flatten()
+}
+
+fn wait_ms(app: &App, due: Option<i64>) -> u64 {
+    match due {
         // With a manual clock, time moves only when told: poll so advances are noticed.
         Some(at) => ((at - app.now_ms()).max(5) as u64).min(POLL_MS),
         None => POLL_MS,
+    }
+}
+
+/// Wakes the job worker after a commit that scheduled jobs, with the earliest time one of
+/// them is due (the earliest since the worker last woke).
+pub struct JobWake {
+    notify: tokio::sync::Notify,
+    earliest: std::sync::atomic::AtomicI64,
+}
+
+impl Default for JobWake {
+    fn default() -> Self {
+        JobWake {
+            notify: tokio::sync::Notify::new(),
+            earliest: std::sync::atomic::AtomicI64::new(NOTHING_NEW),
+        }
+    }
+}
+
+/// What `JobWake::woken` answers when the jobs it was woken for were already seen.
+const NOTHING_NEW: i64 = i64::MAX;
+
+impl JobWake {
+    /// A commit scheduled a job due at `run_at` (ms).
+    pub fn scheduled(&self, run_at: i64) {
+        use std::sync::atomic::Ordering;
+        self.earliest.fetch_min(run_at, Ordering::SeqCst);
+        self.notify.notify_one();
+    }
+
+    /// Jobs were scheduled, when due is not known (another node's): the worker claims.
+    pub fn look_now(&self) {
+        self.scheduled(i64::MIN);
+    }
+
+    /// Waits for a wake-up; the earliest time a job scheduled since the last one is due,
+    /// or `i64::MAX` when those were already seen.
+    pub async fn woken(&self) -> i64 {
+        self.notify.notified().await;
+        self.earliest
+            .swap(NOTHING_NEW, std::sync::atomic::Ordering::SeqCst)
     }
 }
 
@@ -360,4 +419,28 @@ pub async fn drain_and_settle(app: &App) -> Result<usize> {
     wait_in_flight(app).await?;
     ran += drain(app).await?;
     Ok(ran)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The worker learns the earliest due time among the jobs scheduled since it last
+    /// woke, once; a wake-up from another node (due time unknown) always says "look now".
+    #[tokio::test]
+    async fn a_wake_up_says_when_the_earliest_new_job_is_due() {
+        let wake = JobWake::default();
+        // Three commits before the worker waits: one wake-up, with the earliest of them.
+        wake.scheduled(5_000);
+        wake.scheduled(3_000);
+        wake.scheduled(9_000);
+        assert_eq!(wake.woken().await, 3_000);
+        wake.scheduled(7_000);
+        assert_eq!(wake.woken().await, 7_000);
+        wake.look_now();
+        assert_eq!(wake.woken().await, i64::MIN);
+        // A wake-up whose jobs an earlier wake-up already reported says nothing new.
+        wake.notify.notify_one();
+        assert_eq!(wake.woken().await, NOTHING_NEW);
+    }
 }
