@@ -88,7 +88,7 @@ impl Tx<'_> {
     /// written `T`'s table and knows the value it changed (a message's insert and its
     /// conversation's next index; an execution's step and the execution as it now is).
     /// Nothing on PostgreSQL.
-    pub fn remember<T: Record, V: Clone + Send + 'static>(
+    pub fn remember<T: Record, V: Send + 'static>(
         &mut self,
         name: &'static str,
         key: &str,
@@ -128,7 +128,7 @@ impl Tx<'_> {
         self.memo.take::<V>(T::TABLE, key, q)
     }
 
-    fn remember_with<T: Record, V: Clone + Send + 'static>(
+    fn remember_with<T: Record, V: Send + 'static>(
         &mut self,
         filter: &'static str,
         key: &str,
